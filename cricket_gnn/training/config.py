@@ -1,0 +1,67 @@
+"""Training hyper-parameters: a frozen dataclass stored with every run and checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+CLASS_WEIGHTING = ("none", "sqrt", "balanced")
+SELECT_METRICS = ("log_loss", "macro_f1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Optimiser, schedule, loss and data options of one training run."""
+
+    run_name: str
+    seed: int = 42
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    grad_clip: float = 1.0
+    patience: int = 10
+    select_metric: str = "log_loss"
+    focal_gamma: float = 0.0
+    class_weights: str = "none"
+    label_smoothing: float = 0.0
+    data_fraction: float = 1.0
+    max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (0.0 < self.lr <= 1.0, f"lr must be in (0, 1], got {self.lr}"),
+            (self.weight_decay >= 0.0, f"weight_decay must be >= 0, got {self.weight_decay}"),
+            (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
+            (self.focal_gamma >= 0.0, f"focal_gamma must be >= 0, got {self.focal_gamma}"),
+            (
+                0.0 <= self.label_smoothing < 1.0,
+                f"label_smoothing must be in [0, 1), got {self.label_smoothing}",
+            ),
+            (
+                0.0 < self.data_fraction <= 1.0,
+                f"data_fraction must be in (0, 1], got {self.data_fraction}",
+            ),
+            (
+                self.class_weights in CLASS_WEIGHTING,
+                f"class_weights must be one of {CLASS_WEIGHTING}, got {self.class_weights!r}",
+            ),
+            (
+                self.select_metric in SELECT_METRICS,
+                f"select_metric must be one of {SELECT_METRICS}, got {self.select_metric!r}",
+            ),
+            (
+                bool(self.run_name) and "/" not in self.run_name,
+                f"run_name must be a non-empty file-name-safe string, got {self.run_name!r}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for checkpoints, wandb and run records."""
+        return asdict(self)

@@ -1,0 +1,38 @@
+"""Cross-entropy with optional focal term, class weights and label smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+
+def class_weight_vector(priors: tuple[float, ...], scheme: str) -> Tensor | None:
+    """Per-class loss weights from train class priors: none, sqrt(1/p) or 1/p, mean 1."""
+    if scheme == "none":
+        return None
+    p = np.maximum(np.asarray(priors, dtype=np.float64), 1e-6)
+    weights = 1.0 / np.sqrt(p) if scheme == "sqrt" else 1.0 / p
+    weights = weights / (weights * p).sum()  # expected weight under the prior is 1
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+class BallOutcomeLoss(nn.Module):
+    """Mean loss over target deliveries. Shapes: logits [T, 7], labels [T] -> scalar."""
+
+    def __init__(self, weights: Tensor | None, focal_gamma: float, label_smoothing: float):
+        super().__init__()
+        self.register_buffer("weights", weights if weights is not None else torch.ones(0))
+        self.focal_gamma = focal_gamma
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
+        weights: Tensor = self.weights  # type: ignore[assignment]  # a registered buffer
+        weight = weights if weights.numel() else None
+        per_sample = nn.functional.cross_entropy(
+            logits, labels, weight=weight, reduction="none", label_smoothing=self.label_smoothing
+        )
+        if self.focal_gamma > 0:
+            p_true = torch.softmax(logits.float(), -1).gather(1, labels[:, None]).squeeze(1)
+            per_sample = per_sample * (1.0 - p_true).pow(self.focal_gamma)
+        return per_sample.mean()
