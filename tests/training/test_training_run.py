@@ -1,0 +1,191 @@
+"""Trainer behaviour a researcher relies on: resume, torchrun/DDP, wandb offline logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cricket_gnn.models import ModelConfig
+from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
+from cricket_gnn.training.config import TrainConfig
+from cricket_gnn.training.distributed import DistInfo
+from cricket_gnn.training.evaluate import evaluate_split
+from cricket_gnn.training.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_MODEL = ModelConfig(model="full", hidden_dim=16, num_layers=2, num_heads=2, dropout=0.1)
+
+
+def _train_config(**overrides) -> TrainConfig:
+    values = dict(run_name="tiny", epochs=2, batch_size=512, max_steps_per_epoch=4, seed=7)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.fixture
+def one_thread():
+    # Multi-threaded scatter sums on CPU are not bit-reproducible, and AdamW turns
+    # ~1e-9 gradient noise on near-zero gradients into visible weight differences; with one
+    # thread two uninterrupted runs are bit-identical, so resume can be checked exactly.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_resume_gives_the_same_model_as_an_uninterrupted_run(small_dataset, tmp_path, one_thread):
+    straight = Trainer(TINY_MODEL, _train_config(), small_dataset, DistInfo(), tmp_path / "a")
+    straight.fit()
+
+    def stop_after_first_epoch(event):
+        if event["event"] == "checkpoint" and event["kind"] == "last" and event["epoch"] == 1:
+            raise Interrupt
+
+    interrupted = Trainer(
+        TINY_MODEL,
+        _train_config(),
+        small_dataset,
+        DistInfo(),
+        tmp_path / "b",
+        on_event=stop_after_first_epoch,
+    )
+    with pytest.raises(Interrupt):
+        interrupted.fit()
+    last = tmp_path / "b" / "checkpoints" / "last_tiny.pt"
+    resumed = Trainer(TINY_MODEL, _train_config(), small_dataset, DistInfo(), tmp_path / "b")
+    resumed.fit(resume=last)
+
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "final_tiny.pt")
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "final_tiny.pt")
+    assert a["epoch"] == b["epoch"] == 2
+    for name, tensor in a["model_state"].items():
+        torch.testing.assert_close(b["model_state"][name], tensor, rtol=0, atol=0, msg=name)
+    assert a["metrics"]["test"]["log_loss"] == b["metrics"]["test"]["log_loss"]
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "OMP_NUM_THREADS": "1",
+        "CRICKET_GNN_CACHE": str(cwd / "cache"),
+    }
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+TRAIN_FLAGS = [
+    "--model",
+    "base",
+    "--hidden_dim",
+    "16",
+    "--num_layers",
+    "2",
+    "--num_heads",
+    "2",
+    "--epochs",
+    "1",
+    "--batch_size",
+    "512",
+    "--max_steps_per_epoch",
+    "4",
+    "--data_fraction",
+    "0.02",
+    "--no_progress_bar",
+]
+
+
+def test_torchrun_two_ranks_on_cpu_matches_single_process_evaluation(small_dataset, tmp_path):
+    from tiny_data import archive
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(REPO / "train.py"),
+        *TRAIN_FLAGS,
+        "--data",
+        str(archive()),
+        "--run_name",
+        "ddp",
+        "--device",
+        "cpu",
+        "--progress_file",
+        str(tmp_path / "progress.jsonl"),
+    ]
+    done = _run(cmd, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    events = [json.loads(line) for line in (tmp_path / "progress.jsonl").read_text().splitlines()]
+    assert events[0]["event"] == "start" and events[0]["world_size"] == 2
+    assert events[-1]["event"] == "finished"
+    # Only rank 0 reports: one epoch event, not two.
+    assert sum(e["event"] == "epoch" for e in events) == 1
+    metrics = json.loads((tmp_path / "checkpoints" / "metrics_ddp.json").read_text())
+
+    checkpoint = load_checkpoint(tmp_path / "checkpoints" / "best_loss_ddp.pt")
+    model, fitted = model_from_checkpoint(checkpoint)
+    assert fitted == small_dataset.fitted
+    bias = np.asarray(checkpoint["decision_bias"])
+    single = evaluate_split(
+        model, small_dataset, "test", DistInfo(), checkpoint["temperature"], bias
+    )
+    ddp = metrics["checkpoints"]["best_loss"]["test"]
+    assert (
+        single["n"]
+        == ddp["n"]
+        == int(len(small_dataset.rows_of(small_dataset.split_innings("test"))))
+    )
+    for key in ("log_loss", "brier", "ece", "accuracy", "macro_f1", "macro_f1_tuned"):
+        assert single[key] == pytest.approx(ddp[key], abs=1e-6), key
+
+
+def test_train_py_writes_checkpoints_metrics_and_an_offline_wandb_run(tmp_path):
+    from tiny_data import archive
+
+    cmd = [
+        sys.executable,
+        str(REPO / "train.py"),
+        *TRAIN_FLAGS,
+        "--data",
+        str(archive()),
+        "--run_name",
+        "solo",
+        "--wandb",
+        "offline",
+    ]
+    done = _run(cmd, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "test log loss" in done.stdout
+    for name in ("best_solo.pt", "best_loss_solo.pt", "final_solo.pt", "last_solo.pt"):
+        assert (tmp_path / "checkpoints" / name).exists(), name
+    checkpoint = torch.load(tmp_path / "checkpoints" / "best_solo.pt", weights_only=True)
+    assert checkpoint["model_config"]["hidden_dim"] == 16
+    assert checkpoint["data_version"] and checkpoint["fitted"]["players"]
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    # An offline run keeps its records in run-<id>.wandb (protobuf, keys stored as text).
+    records = next(runs[0].glob("run-*.wandb")).read_bytes()
+    for key in (b"train/loss", b"val/log_loss", b"val/macro_f1", b"test/log_loss", b"solo"):
+        assert key in records, key
+
+
+def test_bad_flags_get_one_clear_line(tmp_path):
+    done = _run(
+        [sys.executable, str(REPO / "train.py"), "--hidden_dim", "100", "--num_heads", "3"],
+        tmp_path,
+    )
+    assert done.returncode == 2
+    assert "num_heads (3) must divide hidden_dim (100)" in done.stderr
+    assert "Traceback" not in done.stderr
