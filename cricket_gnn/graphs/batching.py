@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from torch.utils.data import DistributedSampler
+import torch
 
 
 def pack_innings(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -32,9 +32,9 @@ def pack_innings(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> lis
 class InningsBatcher:
     """Yields arrays of innings ids per batch; shuffles per epoch; shards across ranks.
 
-    Training shards use torch's DistributedSampler over innings (padded so every rank
-    takes the same number of steps); evaluation (`shuffle=False`) shards without
-    padding so that no innings is counted twice.
+    Training packs one shuffled order into batches and deals them round-robin (padded
+    so every rank takes the same number of steps); evaluation (`shuffle=False`) shards
+    innings without padding so that no innings is counted twice.
     """
 
     def __init__(
@@ -62,22 +62,24 @@ class InningsBatcher:
         self.epoch = epoch
 
     def _shard(self) -> np.ndarray:
-        if not self.shuffle:
-            return self.innings[self.rank :: self.world_size]
-        sampler: DistributedSampler[int] = DistributedSampler(
-            range(len(self.innings)),  # type: ignore[arg-type]  # any sized sequence works
-            num_replicas=self.world_size,
-            rank=self.rank,
-            shuffle=True,
-            seed=self.seed,
-        )
-        sampler.set_epoch(self.epoch)
-        return self.innings[np.fromiter(iter(sampler), dtype=np.int64)]
+        """Evaluation: this rank's innings, every innings on exactly one rank."""
+        return self.innings[self.rank :: self.world_size]
 
     def batches(self) -> list[np.ndarray]:
         """This rank's batches for the current epoch."""
-        shard = self._shard()
-        return pack_innings(shard, self.lengths, self.batch_size)
+        if not self.shuffle:
+            return pack_innings(self._shard(), self.lengths, self.batch_size)
+        # The same permutation DistributedSampler would draw, identical on every rank.
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + self.epoch)
+        order = self.innings[torch.randperm(len(self.innings), generator=generator).numpy()]
+        # Pack once for all ranks, then deal the batches out: sharding innings first would
+        # give ranks different batch counts, and DDP hangs on the extra step. Pad the deal
+        # by repeating the first batches so every rank takes the same number of steps.
+        every = pack_innings(order, self.lengths, self.batch_size)
+        short = -len(every) % self.world_size
+        every += [every[i % len(every)] for i in range(short)] if every else []
+        return every[self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter(self.batches())
@@ -86,5 +88,5 @@ class InningsBatcher:
         return len(self.batches())
 
     def num_deliveries(self) -> int:
-        """Target deliveries in this rank's shard."""
-        return int(self.lengths[self._shard()].sum())
+        """Target deliveries in this rank's batches for the current epoch."""
+        return int(sum(self.lengths[batch].sum() for batch in self.batches()))
