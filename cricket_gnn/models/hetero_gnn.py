@@ -161,7 +161,8 @@ class CricketHeteroGNN(nn.Module):
             batting = self.team_embedding(data["batting_team"].ids)
             bowling = self.team_embedding(data["bowling_team"].ids)
             team = torch.stack([batting, batting, bowling], dim=1)
-            career = self.career_encoder(torch.cat([raw[:, PLAYER_SLOTS], team], dim=-1))
+            player_slots = torch.tensor(PLAYER_SLOTS, device=raw.device)
+            career = self.career_encoder(torch.cat([raw.index_select(1, player_slots), team], -1))
             tokens = tokens.index_add(1, torch.tensor(PLAYER_SLOTS, device=tokens.device), career)
         return tokens
 
@@ -180,14 +181,16 @@ class CricketHeteroGNN(nn.Module):
         tokens = self.hierarchy(self._encode_tokens(data))
         tokens = torch.cat([tokens, self.query_encoder(query_x).unsqueeze(1)], dim=1)
         condition = self.condition(data) if self.flags["film"] else None
-        ball_condition = condition[data["ball"].row] if condition is not None else None
+        ball_condition = (
+            condition.index_select(0, data["ball"].row) if condition is not None else None
+        )
         num_dst = len(TOKEN_SLOTS)
         bb = _edges(data, BALL_TO_BALL)
         bt = _edges(data, BALL_TO_TOKEN, dst_offset=list(range(num_dst)), dst_stride=num_dst)
         token_slots = torch.tensor(TOKEN_SLOTS, device=tokens.device)
         for layer in range(self.config.num_layers):
             key, value = self.ball_kv[layer](balls).chunk(2, dim=-1)
-            dst_tokens = tokens[:, token_slots]  # [T, D, H]
+            dst_tokens = tokens.index_select(1, token_slots)  # [T, D, H]
             q = self.token_q[layer](dst_tokens).reshape(num_targets * num_dst, -1)
             message = self.token_attention[layer](
                 q, key, value, bt[0], bt[1], bt[2], bt[3], num_targets * num_dst
