@@ -35,9 +35,14 @@ SPLITS = ("train", "val", "test")
 
 # Subcommands that hand every argument after their name to another module's
 # `main(argv) -> int`, so their options live beside the code they configure:
-# name -> ("module:function", one-line help). Room for more, e.g.
-#   "train": ("cricket_gnn.training.cli:main", "train a model (same options as train.py)")
-DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {}
+# name -> ("module:function", one-line help).
+DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("cricket_gnn.training.cli:main", "train a model (same options as train.py)"),
+    "baseline": (
+        "cricket_gnn.evaluation.baseline_cli:main",
+        "class-prior and gradient-boosted baselines on the same split",
+    ),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,21 +1,37 @@
-"""Class, phase and binning constants used by every evaluation metric."""
+"""Class, phase and binning constants used by every evaluation metric.
+
+The class and phase definitions live with the data schema (one source of truth); this
+module adds what only evaluation needs.
+"""
 
 from __future__ import annotations
 
-CLASS_NAMES = ("dot", "single", "two", "three", "four", "six", "wicket")
-NUM_CLASSES = len(CLASS_NAMES)
-# Runs off the bat each class stands for; a wicket scores nothing for the label.
-CLASS_RUNS = (0, 1, 2, 3, 4, 6, 0)
-WICKET_CLASS = 6
+from cricket_gnn.data.schema import (
+    CLASS_NAMES,
+    CLASS_RUNS,
+    NUM_CLASSES,
+    PHASE_NAMES,
+    PHASE_START_OVERS,
+    WICKET_CLASS,
+)
+
+__all__ = [
+    "BOUNDARY_CLASSES",
+    "CLASS_NAMES",
+    "CLASS_RUNS",
+    "ECE_NUM_BINS",
+    "INNINGS",
+    "NUM_CLASSES",
+    "NUM_INNINGS",
+    "NUM_PHASES",
+    "PHASE_NAMES",
+    "PHASE_START_OVERS",
+    "WICKET_CLASS",
+]
+
 BOUNDARY_CLASSES = (4, 5)
-
-PHASE_NAMES = ("powerplay", "middle_1", "middle_2", "death_1", "death_2")
 NUM_PHASES = len(PHASE_NAMES)
-# First legal over (0-indexed) of each phase.
-PHASE_START_OVERS = (0, 6, 11, 15, 18)
-
 # Innings are numbered as in the scorecard: 1 (batting first) and 2 (the chase).
 INNINGS = (1, 2)
 NUM_INNINGS = len(INNINGS)
-
 ECE_NUM_BINS = 15
