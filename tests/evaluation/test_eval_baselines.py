@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from cricket_gnn.data import CricketDataset, load_dataset
-from cricket_gnn.evaluation.baseline_cli import main
+from cricket_gnn.evaluation.baseline_cli import add_baseline_command, main
 from cricket_gnn.evaluation.baselines import (
     class_prior_probs,
     run_baselines,
@@ -121,3 +122,11 @@ def test_cli_reports_a_missing_archive(tmp_path: Path, capsys: pytest.CaptureFix
     status = main(["--data", str(tmp_path / "nowhere.zip")])
     assert status == 2
     assert "no such archive" in capsys.readouterr().err
+
+
+def test_baseline_registers_as_a_subcommand() -> None:
+    parser = argparse.ArgumentParser(prog="cricket-gnn")
+    add_baseline_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["baseline", "--data_fraction", "0.1", "--seed", "3"])
+    assert (args.command, args.data_fraction, args.seed, args.max_iter) == ("baseline", 0.1, 3, 300)
+    assert args.output is None and callable(args.handler)
