@@ -1,0 +1,62 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from api.broker import Broker
+from api.db import SessionFactory
+from api.errors import ServiceUnavailableError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up (no dependency is checked)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> dict[str, Any]:
+    """Ready when the database answers and the broker is reachable; 503 says which is not."""
+    factory: SessionFactory = request.app.state.session_factory
+    broker: Broker = request.app.state.dispatcher.broker
+    checks: dict[str, str] = {}
+    problems: list[dict[str, str]] = []
+    try:
+        with factory() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = "unreachable"
+        problems.append(
+            {
+                "field": "database",
+                "message": f"{type(exc).__name__}: {exc}"[:300],
+                "type": "unreachable",
+            }
+        )
+    try:
+        broker.ping()
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = "unreachable"
+        problems.append(
+            {
+                "field": "broker",
+                "message": f"{type(exc).__name__}: {exc}"[:300],
+                "type": "unreachable",
+            }
+        )
+    if problems:
+        raise ServiceUnavailableError(
+            "Not ready: " + " and ".join(p["field"] for p in problems) + " unreachable.",
+            hint="Check DATABASE_URL / BROKER_URL and that Postgres and Redis are running; "
+            "queued runs are kept and published once the broker is back.",
+            errors=problems,
+        )
+    return {"status": "ready", "checks": checks}
