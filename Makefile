@@ -17,11 +17,11 @@ test: setup
 	@scripts/ensure_services.sh
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy cricket_gnn
+	$(VENV)/mypy cricket_gnn api worker
 	$(VENV)/python -m pytest -q
 
 lint: setup
-	$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy cricket_gnn
+	$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy cricket_gnn api worker
 
 bench-data: setup
 	$(VENV)/python bench/data.py --data $(DATA)
