@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,78 @@ def _int(value: Any, where: str, low: int = 0, high: int = _MAX_RUNS_ON_A_BALL) 
     return value
 
 
+# Fields that one delivery determines on its own (the rest come from its innings).
+DELIVERY_FIELDS = (
+    "batter",
+    "non_striker",
+    "bowler",
+    "runs_batter",
+    "runs_extras",
+    "runs_total",
+    "wides",
+    "noballs",
+    "byes",
+    "legbyes",
+    "penalty",
+    "wicket_kind",
+    "player_out",
+    "is_dismissal",
+)
+
+
+def parse_delivery(
+    delivery: Any, ball_where: str, person: Callable[[Any, str], str]
+) -> dict[str, Any]:
+    """One Cricsheet delivery -> its DELIVERY_FIELDS, or MalformedMatch naming the problem.
+
+    `person(name, field)` maps a player field to the identity stored in the rows (the
+    importer maps names through info.registry; live inference passes registry ids).
+    """
+    dismissals = 0
+    runs = _require(delivery, "runs", ball_where)
+    runs_batter = _int(_require(runs, "batter", ball_where), f"{ball_where} runs.batter")
+    runs_extras = _int(_require(runs, "extras", ball_where), f"{ball_where} runs.extras")
+    runs_total = _int(_require(runs, "total", ball_where), f"{ball_where} runs.total")
+    if runs_total != runs_batter + runs_extras:
+        raise MalformedMatch(
+            f"{ball_where}: runs.total {runs_total} != batter {runs_batter} + extras {runs_extras}"
+        )
+    extras = delivery.get("extras", {}) or {}
+    if not isinstance(extras, dict):
+        raise MalformedMatch(f"{ball_where}: extras is not a mapping: {extras!r}")
+    amounts = {
+        kind: _int(extras.get(kind, 0), f"{ball_where} extras.{kind}")
+        for kind in ("wides", "noballs", "byes", "legbyes", "penalty")
+    }
+    unknown = set(extras) - set(amounts)
+    if unknown:
+        raise MalformedMatch(f"{ball_where}: unknown extras kind {sorted(unknown)}")
+    wicket_kind, player_out, is_dismissal = 0, "", False
+    for wicket in delivery.get("wickets", []) or []:
+        kind = str(_require(wicket, "kind", ball_where))
+        out = person(_require(wicket, "player_out", ball_where), "player_out")
+        dismissal = kind not in NON_DISMISSAL_KINDS
+        # Two dismissals on one ball (rare): keep the one that ends an innings.
+        if wicket_kind == 0 or dismissal:
+            wicket_kind = _WICKET_KIND_INDEX.get(kind, _WICKET_KIND_INDEX["other"])
+            player_out = out
+        is_dismissal = is_dismissal or dismissal
+        dismissals += int(dismissal)
+    return {
+        "batter": person(_require(delivery, "batter", ball_where), "batter"),
+        "non_striker": person(_require(delivery, "non_striker", ball_where), "non_striker"),
+        "bowler": person(_require(delivery, "bowler", ball_where), "bowler"),
+        "runs_batter": runs_batter,
+        "runs_extras": runs_extras,
+        "runs_total": runs_total,
+        **amounts,
+        "wicket_kind": wicket_kind,
+        "player_out": player_out,
+        "is_dismissal": is_dismissal,
+        "dismissals": dismissals,  # two on one ball are possible (run out + retired)
+    }
+
+
 def parse_match(match_id: str, doc: Any) -> ParsedMatch:
     """Turn a decoded Cricsheet document into a ParsedMatch or raise MalformedMatch."""
     if not isinstance(doc, dict) or "info" not in doc or "innings" not in doc:
@@ -145,62 +218,19 @@ def parse_match(match_id: str, doc: Any) -> ParsedMatch:
                 ball_where = f"{where} over {over_number}"
                 if wickets >= 10:
                     raise MalformedMatch(f"{ball_where}: a delivery after all out")
-                runs = _require(delivery, "runs", ball_where)
-                runs_batter = _int(
-                    _require(runs, "batter", ball_where), f"{ball_where} runs.batter"
-                )
-                runs_extras = _int(
-                    _require(runs, "extras", ball_where), f"{ball_where} runs.extras"
-                )
-                runs_total = _int(_require(runs, "total", ball_where), f"{ball_where} runs.total")
-                if runs_total != runs_batter + runs_extras:
-                    raise MalformedMatch(
-                        f"{ball_where}: runs.total {runs_total} != batter {runs_batter}"
-                        f" + extras {runs_extras}"
-                    )
-                extras = delivery.get("extras", {}) or {}
-                if not isinstance(extras, dict):
-                    raise MalformedMatch(f"{ball_where}: extras is not a mapping: {extras!r}")
-                amounts = {
-                    kind: _int(extras.get(kind, 0), f"{ball_where} extras.{kind}")
-                    for kind in ("wides", "noballs", "byes", "legbyes", "penalty")
-                }
-                unknown = set(extras) - set(amounts)
-                if unknown:
-                    raise MalformedMatch(f"{ball_where}: unknown extras kind {sorted(unknown)}")
-                wicket_kind, player_out, is_dismissal = 0, "", False
-                for wicket in delivery.get("wickets", []) or []:
-                    kind = str(_require(wicket, "kind", ball_where))
-                    out = person(_require(wicket, "player_out", ball_where), "player_out")
-                    dismissal = kind not in NON_DISMISSAL_KINDS
-                    # Two dismissals on one ball (rare): keep the one that ends an innings.
-                    if wicket_kind == 0 or dismissal:
-                        wicket_kind = _WICKET_KIND_INDEX.get(kind, _WICKET_KIND_INDEX["other"])
-                        player_out = out
-                    is_dismissal = is_dismissal or dismissal
-                    wickets += int(dismissal)
+                ball = parse_delivery(delivery, ball_where, person)
+                wickets += ball["dismissals"]
                 row = parsed.rows
                 row["innings"].append(innings_number)
                 row["super_over"].append(super_over)
                 row["over"].append(over_number)
-                row["batter"].append(person(_require(delivery, "batter", ball_where), "batter"))
-                row["non_striker"].append(
-                    person(_require(delivery, "non_striker", ball_where), "non_striker")
-                )
-                row["bowler"].append(person(_require(delivery, "bowler", ball_where), "bowler"))
-                row["runs_batter"].append(runs_batter)
-                row["runs_extras"].append(runs_extras)
-                row["runs_total"].append(runs_total)
-                for kind, amount in amounts.items():
-                    row[kind].append(amount)
-                row["wicket_kind"].append(wicket_kind)
-                row["player_out"].append(player_out)
-                row["is_dismissal"].append(is_dismissal)
+                for name in DELIVERY_FIELDS:
+                    row[name].append(ball[name])
                 row["target_runs"].append(target_runs)
                 row["target_overs"].append(target_overs)
                 row["batting_team"].append(batting)
                 row["bowling_team"].append(bowling)
-                innings_total += runs_total
+                innings_total += ball["runs_total"]
         if innings_number == 1:
             first_innings_total = innings_total
     if not parsed.rows["innings"]:

@@ -75,8 +75,9 @@ def context_features(
     dot = ((c["runs_total"] == 0) & c["is_legal"]).astype(np.float64)
     extras = c["runs_extras"].astype(np.float64)
 
-    score = exclusive_cumsum(runs_total, group)
-    wickets = exclusive_cumsum(out, group)
+    # Live compact states (no ball history) carry the score and wickets before their row.
+    score = exclusive_cumsum(runs_total, group) + c.get("prior_runs", 0.0)
+    wickets = exclusive_cumsum(out, group) + c.get("prior_wickets", 0.0)
     balls = c["legal_ball_index"].astype(np.float64)
     overs_done = balls / 6.0
     crr = score / np.maximum(overs_done, 1.0)

@@ -1,0 +1,137 @@
+"""The deliveries-table columns of one innings prefix, built as the importer builds them.
+
+Each delivery goes through the importer's own `parse_delivery`, and the derived columns
+(legal ball index, over, labels) through `add_derived_columns`, so a live innings and an
+imported one can never disagree about what a row means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from cricket_gnn.data.cricsheet import DELIVERY_FIELDS, MalformedMatch, parse_delivery
+from cricket_gnn.data.table import add_derived_columns
+from cricket_gnn.inference.state import InvalidInningsState, MatchContext, NextBall
+
+PLAYER_FIELDS = ("batter", "non_striker", "bowler", "player_out")
+# The importer's dtype of every per-delivery column (table.build_table).
+_DTYPES: dict[str, Any] = {
+    "over": np.int8,
+    "runs_batter": np.int16,
+    "runs_extras": np.int16,
+    "runs_total": np.int16,
+    "wides": np.int8,
+    "noballs": np.int8,
+    "byes": np.int8,
+    "legbyes": np.int8,
+    "penalty": np.int8,
+    "wicket_kind": np.int8,
+    "is_dismissal": bool,
+    **{name: np.int32 for name in PLAYER_FIELDS},
+}
+_MAX_WICKETS = 10
+
+
+class PlayerIndex:
+    """Registry id -> row index of the history's player list; unknown ids get fresh indices.
+
+    Unknown players get indices past the history's, private to one innings, so they have
+    zero careers and never collide with each other or with a known player.
+    """
+
+    def __init__(self, known: Mapping[str, int], num_known: int) -> None:
+        self._known = known
+        self._extra: dict[str, int] = {}
+        self._num_known = num_known
+
+    def unknown(self) -> dict[int, str]:
+        """Index -> registry id of the players this innings met that history lacks."""
+        return {index: pid for pid, index in self._extra.items()}
+
+    def __call__(self, player_id: str) -> int:
+        if player_id == "":
+            return -1
+        index = self._known.get(player_id)
+        if index is None:
+            index = self._extra.setdefault(player_id, self._num_known + len(self._extra))
+        return index
+
+
+class InningsColumns:
+    """Growable per-delivery columns of one innings; an append is amortised O(1)."""
+
+    def __init__(self, players: PlayerIndex, capacity: int = 160) -> None:
+        self.players = players
+        self.length = 0
+        self.wickets = 0
+        self.runs = 0
+        self._last_actors = ("", "", "")
+        self._data = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _DTYPES.items()}
+
+    def append(self, delivery: Any, position: str) -> None:
+        """Parse one Cricsheet delivery (with its 'over') and add it; errors name `position`."""
+        if self.wickets >= _MAX_WICKETS:
+            raise InvalidInningsState(position, "a delivery after all out (10 wickets fell)")
+        if not isinstance(delivery, dict) or "over" not in delivery:
+            raise InvalidInningsState(position, "each delivery needs its 'over' number")
+        over = delivery["over"]
+        if isinstance(over, bool) or not isinstance(over, int) or not 0 <= over <= 49:
+            raise InvalidInningsState(f"{position}.over", f"must be an integer 0..49, got {over}")
+        try:
+            row = parse_delivery(delivery, position, lambda player, _field: str(player))
+        except MalformedMatch as exc:
+            raise InvalidInningsState(position, str(exc)) from exc
+        if len(self._data["over"]) == self.length:
+            for name, values in self._data.items():
+                self._data[name] = np.concatenate([values, np.zeros_like(values)])
+        i = self.length
+        self._data["over"][i] = over
+        for name in DELIVERY_FIELDS:
+            value = row[name]
+            self._data[name][i] = self.players(value) if name in PLAYER_FIELDS else value
+        self.length += 1
+        self._last_actors = (str(row["batter"]), str(row["non_striker"]), str(row["bowler"]))
+        self.wickets += row["dismissals"]
+        self.runs += row["runs_total"]
+
+    def last_actors(self) -> NextBall:
+        """Striker, non-striker and bowler of the latest delivery."""
+        striker, non_striker, bowler = self._last_actors
+        return NextBall(striker=striker, non_striker=non_striker, bowler=bowler)
+
+    def prefix(
+        self, context: MatchContext, next_ball: NextBall, match_index: int
+    ) -> dict[str, np.ndarray]:
+        """Columns of the deliveries so far plus the pending one (outcome zeros), derived."""
+        if self.wickets >= _MAX_WICKETS:
+            raise InvalidInningsState("next_ball", "the innings is over: 10 wickets fell")
+        n = self.length + 1
+        columns = {name: values[:n].copy() for name, values in self._data.items()}
+        for name in DELIVERY_FIELDS:
+            if name in columns:
+                columns[name][-1] = 0
+        columns["batter"][-1] = self.players(next_ball.striker)
+        columns["non_striker"][-1] = self.players(next_ball.non_striker)
+        columns["bowler"][-1] = self.players(next_ball.bowler)
+        columns["player_out"][-1] = -1
+        columns["over"][-1] = columns["over"][-2] if n > 1 else 0
+        columns.update(context_columns(context, n, match_index))
+        add_derived_columns(columns)
+        return columns
+
+
+def context_columns(context: MatchContext, n: int, match_index: int) -> dict[str, np.ndarray]:
+    """Per-innings columns repeated over `n` rows; teams/venue only matter by vocabulary."""
+    return {
+        "match": np.full(n, match_index, dtype=np.int32),
+        "innings": np.full(n, context.innings, dtype=np.int8),
+        "super_over": np.zeros(n, dtype=bool),
+        "venue": np.zeros(n, dtype=np.int32),
+        "batting_team": np.zeros(n, dtype=np.int32),
+        "bowling_team": np.ones(n, dtype=np.int32),
+        "target_runs": np.full(n, context.target_runs, dtype=np.int16),
+        "target_overs": np.full(n, context.target_overs, dtype=np.float32),
+    }

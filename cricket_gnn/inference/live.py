@@ -1,0 +1,76 @@
+"""A live innings: deliveries arrive one at a time and the next ball is predicted.
+
+Cost per appended delivery: one `parse_delivery` and a write into growable numpy
+columns (amortised O(1)); nothing is re-parsed and careers are looked up from the
+predictor's precomputed career tables. Cost per prediction, honestly: the causal
+features are recomputed vectorised over the prefix (O(n) numpy, n <= ~130 rows), the
+prefix graph has O(n·k) edges and the forward pass is O(n·k) — the model needs every
+earlier ball node to answer for the pending one. A prediction is cached until the next
+append, so repeated reads of the same state cost O(1).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from cricket_gnn.inference.columns import InningsColumns
+from cricket_gnn.inference.state import InvalidInningsState, MatchContext, NextBall, Prediction
+
+if TYPE_CHECKING:
+    # Only for types: the API imports this module without paying for torch.
+    from cricket_gnn.inference.predictor import Predictor
+
+
+class LiveInnings:
+    """State of one innings in progress; predictions may come from any predictor sharing
+    the history it was started with (a promoted model takes over a running session)."""
+
+    def __init__(self, predictor: Predictor, context: MatchContext) -> None:
+        self.history = predictor.history
+        self.context = context
+        self.innings = predictor.new_innings()
+        self.next_ball: NextBall | None = None
+        self._cached: tuple[Predictor, NextBall, Prediction] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def num_deliveries(self) -> int:
+        return self.innings.length
+
+    def append(self, deliveries: Iterable[Any], next_ball: NextBall | None = None) -> None:
+        """Add Cricsheet deliveries (each with its 'over'); all or nothing on a bad one."""
+        items = list(deliveries)
+        with self._lock:
+            start = self.innings.length
+            # Validate the whole batch on a scratch copy of the state before touching it.
+            probe = InningsColumns(self.innings.players)
+            probe.wickets = self.innings.wickets
+            for i, delivery in enumerate(items):
+                probe.append(delivery, f"deliveries[{start + i}]")
+            for i, delivery in enumerate(items):
+                self.innings.append(delivery, f"deliveries[{start + i}]")
+            if next_ball is not None:
+                self.next_ball = next_ball
+            elif items:
+                # Without a named next ball, the latest delivery's actors are assumed.
+                self.next_ball = self.innings.last_actors()
+            self._cached = None
+
+    def predict(self, predictor: Predictor, next_ball: NextBall | None = None) -> Prediction:
+        """The next ball's prediction (cached until the next append or model change)."""
+        if predictor.history is not self.history:
+            raise ValueError("the predictor's history differs from this session's")
+        with self._lock:
+            actors = next_ball or self.next_ball
+            if actors is None:
+                raise InvalidInningsState(
+                    "next_ball", "no delivery yet: name the striker, non-striker and bowler"
+                )
+            cached = self._cached
+            if cached is not None and cached[0] is predictor and cached[1] == actors:
+                return cached[2]
+            prediction = predictor.predict_innings(self.innings, self.context, actors)
+            self._cached = (predictor, actors, prediction)
+            return prediction
