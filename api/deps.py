@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from api.db.engine import SessionFactory, discard_after_commit_hooks, run_after_commit_hooks
 from api.maintenance.dispatcher import Dispatcher
+from api.predict.server import ModelServer
 from api.settings import Settings
 
 
@@ -44,3 +45,27 @@ def get_dispatcher(request: Request) -> Dispatcher:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+
+
+def get_model_server(request: Request) -> ModelServer:
+    server: ModelServer = request.app.state.model_server
+    server.refresh_if_due(request.app.state.session_factory)
+    return server
+
+
+def get_actor(
+    actor: Annotated[
+        str,
+        Header(
+            alias="X-Actor",
+            max_length=200,
+            description="Who is acting, recorded with alias moves. There is no auth yet: "
+            "the header is trusted as given and defaults to 'anonymous'.",
+        ),
+    ] = "anonymous",
+) -> str:
+    return actor
+
+
+ModelServerDep = Annotated[ModelServer, Depends(get_model_server)]
+ActorDep = Annotated[str, Depends(get_actor)]

@@ -18,6 +18,11 @@ from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
 from api.maintenance.dispatcher import Dispatcher
 from api.maintenance.loop import MaintenanceLoop
+from api.matches.router import router as matches_router
+from api.matches.store import MatchStore
+from api.models.router import router as models_router
+from api.predict.loading import load_production, make_model_server
+from api.predict.router import router as predict_router
 from api.runs.router import router as runs_router
 from api.settings import Settings, get_settings
 from api.sweeps.router import router as sweeps_router
@@ -36,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        load_production(app.state.model_server, app.state.session_factory)
         loop = MaintenanceLoop(settings, session_factory, dispatcher)
         if settings.maintenance_enabled:
             loop.start()
@@ -57,7 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.dispatcher = dispatcher
+    app.state.model_server = make_model_server(settings)
+    app.state.match_store = MatchStore()
     install_error_handlers(app)
-    for router in (health_router, jobs_router, sweeps_router, runs_router):
+    for router in (
+        health_router,
+        jobs_router,
+        sweeps_router,
+        runs_router,
+        models_router,
+        predict_router,
+        matches_router,
+    ):
         app.include_router(router)
     return app

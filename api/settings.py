@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # published again (doubling each time); duplicates are harmless, claims are atomic.
     redispatch_after_s: float = Field(default=120.0, gt=0)
     broker_polling_interval_s: float = Field(default=0.5, gt=0)
+    # Each API process re-reads the production alias this often (0 = only its own
+    # promotions), so a promotion made through another process is served within it.
+    model_refresh_s: float = Field(default=5.0, ge=0)
+    # torch intra-op threads in the API process (requests already run in parallel).
+    predict_torch_threads: int = Field(default=1, ge=1, le=64)
 
     @field_validator("var_dir", "data", "artifact_root", "trainer_script")
     @classmethod

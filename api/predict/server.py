@@ -1,0 +1,140 @@
+"""The production model, held as one immutable reference that a promotion swaps.
+
+torch and the ML library are imported here lazily, on the first load, so the API's
+import path stays free of them (DESIGN §7: torch ≈ 2 s, PyG ≈ 4 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from api.db import ModelAliasName, ModelVersion, SessionFactory
+from api.errors import ServiceUnavailableError
+from api.models.artifacts import verified_checkpoint
+
+if TYPE_CHECKING:
+    from cricket_gnn.data.table import DeliveryTable
+    from cricket_gnn.inference.predictor import History, Predictor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded version: requests take one reference and use it to the end."""
+
+    version: int
+    predictor: Predictor
+
+
+class NoProductionModel(ServiceUnavailableError):
+    code = "no_production_model"
+
+
+class ModelServer:
+    """Loads versions from the artifact root (sha256-checked) and swaps them atomically."""
+
+    def __init__(
+        self,
+        artifact_root: Path,
+        history_loader: Callable[[], DeliveryTable],
+        *,
+        refresh_s: float = 0.0,
+        torch_threads: int = 1,
+    ) -> None:
+        self.artifact_root = artifact_root
+        self._history_loader = history_loader
+        self._history: History | None = None
+        self._history_lock = threading.Lock()
+        self._served: ServedModel | None = None
+        # Another API process may promote: every refresh_s (0 = never) a request checks
+        # the production alias and, if it moved, a background thread loads and swaps.
+        self.refresh_s = refresh_s
+        self.torch_threads = torch_threads
+        self._checked_at = time.monotonic()
+        self._refreshing = threading.Lock()
+
+    @property
+    def served(self) -> ServedModel:
+        """The current model; 503 with instructions when none is in production."""
+        served = self._served  # one read: a concurrent swap cannot tear it
+        if served is None:
+            raise NoProductionModel(
+                "No model is in production, so there is nothing to predict with.",
+                hint='Register a run\'s checkpoint with POST /v1/models {"run_id": ...}, '
+                "then POST /v1/models/{version}/promote?alias=production.",
+            )
+        return served
+
+    @property
+    def version(self) -> int | None:
+        served = self._served
+        return None if served is None else served.version
+
+    def history(self) -> History:
+        """The career history, built once on first use and shared by every version."""
+        with self._history_lock:
+            if self._history is None:
+                from cricket_gnn.inference.predictor import History
+
+                self._history = History(self._history_loader())
+            return self._history
+
+    def load(self, version: ModelVersion) -> ServedModel:
+        """Load and check a version without serving it yet (raises on a bad file)."""
+        import torch
+
+        from cricket_gnn.inference.predictor import Predictor
+
+        # Requests run in parallel on the threadpool; intra-op threads on top of that (or
+        # beside a training job) make OpenMP spin and stall: 1.8 s vs 8 ms measured.
+        torch.set_num_threads(self.torch_threads)
+        path = verified_checkpoint(self.artifact_root, version.path, version.sha256)
+        return ServedModel(version.version, Predictor.from_checkpoint(path, self.history()))
+
+    def prepare(self, version: ModelVersion) -> Callable[[], None]:
+        """Load now (inside the promoting transaction); the returned swap serves it."""
+        loaded = self.load(version)
+
+        def swap() -> None:
+            self._served = loaded
+            log.info("serving model version %d", loaded.version)
+
+        return swap
+
+    def refresh_if_due(self, session_factory: SessionFactory) -> None:
+        """Start a background sync with the database when refresh_s has passed."""
+        now = time.monotonic()
+        if self.refresh_s <= 0 or now - self._checked_at < self.refresh_s:
+            return
+        if not self._refreshing.acquire(blocking=False):
+            return  # a sync is already running
+        self._checked_at = now
+        threading.Thread(target=self._sync, args=(session_factory,), daemon=True).start()
+
+    def _sync(self, session_factory: SessionFactory) -> None:
+        from api.models import repository
+
+        try:
+            with session_factory() as session:
+                wanted = repository.alias_version(session, ModelAliasName.PRODUCTION)
+                if wanted is None or wanted == self.version:
+                    return
+                version = repository.get_version(session, wanted)
+            if version is not None:
+                self._served = self.load(version)
+                log.info("serving model version %d (promoted elsewhere)", wanted)
+        except Exception:
+            log.exception("could not sync the production model; still serving %s", self.version)
+        finally:
+            self._refreshing.release()
+
+    def serve(self, version: ModelVersion | None) -> None:
+        """Load and serve at once (start-up); None clears the model."""
+        self._served = None if version is None else self.load(version)
