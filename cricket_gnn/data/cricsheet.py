@@ -41,31 +41,6 @@ def normalise_venue(venue: str) -> str:
     return normalise_name(venue.split(",")[0])
 
 
-ROW_FIELDS = (
-    "innings",
-    "super_over",
-    "over",
-    "batter",
-    "non_striker",
-    "bowler",
-    "runs_batter",
-    "runs_extras",
-    "runs_total",
-    "wides",
-    "noballs",
-    "byes",
-    "legbyes",
-    "penalty",
-    "wicket_kind",
-    "player_out",
-    "is_dismissal",
-    "target_runs",
-    "target_overs",
-    "batting_team",
-    "bowling_team",
-)
-
-
 def _require(mapping: Any, key: str, where: str) -> Any:
     if not isinstance(mapping, dict) or key not in mapping:
         raise MalformedMatch(f"missing field '{key}' in {where}")
@@ -96,6 +71,17 @@ DELIVERY_FIELDS = (
     "wicket_kind",
     "player_out",
     "is_dismissal",
+)
+# Every field of a parsed row: the delivery's own, plus those its innings sets.
+ROW_FIELDS = (
+    "innings",
+    "super_over",
+    "over",
+    *DELIVERY_FIELDS,
+    "target_runs",
+    "target_overs",
+    "batting_team",
+    "bowling_team",
 )
 
 
