@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,8 @@ class DeliveryTable:
 
     def save(self, path: Path) -> None:
         """Write the table to one .npz file (atomically)."""
-        tmp = path.with_suffix(".tmp.npz")
+        # A per-process temporary name: DDP ranks may import the same archive at once.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(
             tmp,
             match_ids=self.match_ids,

@@ -54,17 +54,25 @@ def setup(requested_device: str) -> DistInfo:
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
 
 
-def teardown(info: DistInfo) -> None:
+def teardown(info: DistInfo, succeeded: bool = True) -> None:
     """Leave the process group cleanly.
 
     gloo aborts at exit about a third of the time unless the DDP model and optimiser are
     garbage-collected before destroy_process_group (DESIGN §7); callers drop their
-    references first, and we collect here.
+    references first, and we collect here. After a failure there is no barrier: the
+    other ranks may never reach it, and this rank must exit so torchrun stops them.
     """
     gc.collect()
     if info.distributed and dist.is_initialized():
-        dist.barrier()
+        if succeeded:
+            dist.barrier()
         dist.destroy_process_group()
+
+
+def main_process_first(info: DistInfo) -> None:
+    """Barrier that lets rank 0 finish a step (e.g. a cold data import) before the rest."""
+    if info.distributed:
+        dist.barrier()
 
 
 def all_reduce_min(value: int, info: DistInfo) -> int:

@@ -29,9 +29,15 @@ def run_training(
         else None
     )
     logger = None
+    succeeded = False
     try:
         data_path = Path(args.data) if args.data else default_archive_path()
+        # Rank 0 imports (and caches) the archive first; the others then read the cache.
+        if not info.is_main:
+            distributed.main_process_first(info)
         dataset = load_dataset(data_path, data_fraction=train_config.data_fraction)
+        if info.is_main:
+            distributed.main_process_first(info)
         if info.is_main:
             logger = WandbLogger(
                 args.wandb or default_wandb_mode(),
@@ -70,6 +76,7 @@ def run_training(
                 }
             )
             _print_summary(result, metrics_path)
+        succeeded = True
         return 0
     except (ArchiveNotFound, ValueError) as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
@@ -79,7 +86,7 @@ def run_training(
             logger.finish()
         if sink is not None:
             sink.close()
-        distributed.teardown(info)
+        distributed.teardown(info, succeeded)
 
 
 def _print_summary(result: dict, metrics_path: Path) -> None:

@@ -189,3 +189,24 @@ def test_bad_flags_get_one_clear_line(tmp_path):
     assert done.returncode == 2
     assert "num_heads (3) must divide hidden_dim (100)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_failing_rank_ends_the_whole_torchrun_job_instead_of_hanging(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(REPO / "train.py"),
+        *TRAIN_FLAGS,
+        "--data",
+        str(tmp_path / "missing.zip"),
+        "--run_name",
+        "broken",
+        "--device",
+        "cpu",
+    ]
+    done = _run(cmd, tmp_path)
+    assert done.returncode != 0
+    assert "no such archive or folder" in done.stderr
