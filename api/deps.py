@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from api.db.engine import SessionFactory, discard_after_commit_hooks, run_after_commit_hooks
+from api.db.engine import SessionFactory, transaction
 from api.maintenance.dispatcher import Dispatcher
 from api.predict.server import ModelServer
 from api.settings import Settings
@@ -21,15 +21,8 @@ def get_session(request: Request) -> Iterator[Session]:
     a client never sees 202 for a job that failed to commit.
     """
     factory: SessionFactory = request.app.state.session_factory
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            discard_after_commit_hooks(session)
-            raise
-    run_after_commit_hooks(session)
+    with transaction(factory) as session:
+        yield session
 
 
 def get_settings(request: Request) -> Settings:
