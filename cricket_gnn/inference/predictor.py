@@ -205,7 +205,10 @@ class Predictor:
         last = np.cumsum(lengths) - 1  # the pending row of each state
         block.has_ball[last] = False
         with torch.no_grad():
-            logits = self.model(self._builder.build(block))[torch.from_numpy(last)]
+            # Only the pending rows are scored: the rest of each prefix feeds them via ball
+            # nodes, but its own context tokens and heads would be wasted work.
+            graph = self._builder.build(block)
+            logits = self.model(graph, targets=torch.from_numpy(last.astype(np.int64)))
             probs = torch.softmax(logits / self.temperature, dim=-1)
         return [
             Prediction(

@@ -43,18 +43,32 @@ def _edges(
     edge_types: list[tuple[str, str, str]],
     dst_offset: list[int] | None = None,
     dst_stride: int = 1,
+    dst_map: Tensor | None = None,
 ) -> tuple[Tensor, ...]:
-    """Concatenate several relations into (src, dst, relation id, edge_attr)."""
+    """Concatenate several relations into (src, dst, relation id, edge_attr).
+
+    With `dst_map` (row -> position among the selected targets, -1 if not selected),
+    edges into unselected rows are dropped and destinations renumbered.
+    """
     src, dst, rel, attr = [], [], [], []
     for r, edge_type in enumerate(edge_types):
         store = data[edge_type]
-        index = store.edge_index
+        index, edge_attr = store.edge_index, store.edge_attr
+        if dst_map is not None:
+            mapped = dst_map.index_select(0, index[1])
+            keep = mapped >= 0
+            index = torch.stack([index[0][keep], mapped[keep]])
+            edge_attr = edge_attr[keep]
         src.append(index[0])
         target = index[1] * dst_stride + (dst_offset[r] if dst_offset else 0)
         dst.append(target)
         rel.append(torch.full_like(index[0], r))
-        attr.append(store.edge_attr)
+        attr.append(edge_attr)
     return torch.cat(src), torch.cat(dst), torch.cat(rel), torch.cat(attr)
+
+
+def _rows(values: Tensor, targets: Tensor | None) -> Tensor:
+    return values if targets is None else values.index_select(0, targets)
 
 
 class CricketHeteroGNN(nn.Module):
@@ -134,10 +148,12 @@ class CricketHeteroGNN(nn.Module):
         hidden = in_dim if in_dim < 256 else in_dim // 2
         return nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, NUM_CLASSES))
 
-    def _encode_tokens(self, data: HeteroData) -> Tensor:
+    def _encode_tokens(self, data: HeteroData, targets: Tensor | None) -> Tensor:
         """Context tokens [T, S, H] from features, ids and (optionally) careers."""
         feats = [
-            nn.functional.pad(data[name].x, (0, MAX_CONTEXT_DIM - data[name].x.shape[1]))
+            nn.functional.pad(
+                _rows(data[name].x, targets), (0, MAX_CONTEXT_DIM - data[name].x.shape[1])
+            )
             for name in CONTEXT_TYPES
         ]
         raw = torch.stack(feats, dim=1)  # [T, S, MAX_CONTEXT_DIM]
@@ -153,13 +169,17 @@ class CricketHeteroGNN(nn.Module):
             "teams": self.team_embedding,
         }
         ids = torch.stack(
-            [tables[vocab](data[name].ids) for name, vocab in IDENTITY_VOCAB.items()], 1
+            [
+                tables[vocab](_rows(data[name].ids, targets))
+                for name, vocab in IDENTITY_VOCAB.items()
+            ],
+            1,
         )
         id_slots = [SLOT[name] for name in IDENTITY_VOCAB]
         tokens = tokens.index_add(1, torch.tensor(id_slots, device=tokens.device), ids)
         if self.flags["hierarchical"]:
-            batting = self.team_embedding(data["batting_team"].ids)
-            bowling = self.team_embedding(data["bowling_team"].ids)
+            batting = self.team_embedding(_rows(data["batting_team"].ids, targets))
+            bowling = self.team_embedding(_rows(data["bowling_team"].ids, targets))
             team = torch.stack([batting, batting, bowling], dim=1)
             player_slots = torch.tensor(PLAYER_SLOTS, device=raw.device)
             career = self.career_encoder(torch.cat([raw.index_select(1, player_slots), team], -1))
@@ -170,23 +190,41 @@ class CricketHeteroGNN(nn.Module):
         """Per-delivery FiLM condition: phase, chase flag, progress and wickets. [T, C]."""
         return torch.cat([data["query"].x, data["score_state"].x[:, :2]], dim=-1)
 
-    def forward(self, data: HeteroData) -> Tensor:
-        query_x = data["query"].x
+    def forward(self, data: HeteroData, targets: Tensor | None = None) -> Tensor:
+        """Logits [T, 7] for every query node, or [k, 7] for the rows in `targets` only.
+
+        Context tokens of different deliveries never exchange messages, so scoring only
+        the selected rows (e.g. the pending ball of a live innings) gives exactly their
+        rows of the full output while skipping the work for every other row.
+        """
+        num_rows = data["query"].x.shape[0]
+        dst_map = None
+        if targets is not None:
+            dst_map = torch.full((num_rows,), -1, dtype=torch.long, device=targets.device)
+            dst_map[targets] = torch.arange(targets.numel(), device=targets.device)
+        query_x = _rows(data["query"].x, targets)
         num_targets = query_x.shape[0]
         balls = self.ball_encoder(data["ball"].x)
         ball_ids = data["ball"].ids
         balls = (
             balls + self.player_embedding(ball_ids[:, 0]) + self.player_embedding(ball_ids[:, 1])
         )
-        tokens = self.hierarchy(self._encode_tokens(data))
+        tokens = self.hierarchy(self._encode_tokens(data, targets))
         tokens = torch.cat([tokens, self.query_encoder(query_x).unsqueeze(1)], dim=1)
-        condition = self.condition(data) if self.flags["film"] else None
-        ball_condition = (
-            condition.index_select(0, data["ball"].row) if condition is not None else None
-        )
+        all_condition = self.condition(data) if self.flags["film"] else None
+        ball_condition = condition = None
+        if all_condition is not None:
+            ball_condition = all_condition.index_select(0, data["ball"].row)
+            condition = _rows(all_condition, targets)
         num_dst = len(TOKEN_SLOTS)
         bb = _edges(data, BALL_TO_BALL)
-        bt = _edges(data, BALL_TO_TOKEN, dst_offset=list(range(num_dst)), dst_stride=num_dst)
+        bt = _edges(
+            data,
+            BALL_TO_TOKEN,
+            dst_offset=list(range(num_dst)),
+            dst_stride=num_dst,
+            dst_map=dst_map,
+        )
         token_slots = torch.tensor(TOKEN_SLOTS, device=tokens.device)
         for layer in range(self.config.num_layers):
             key, value = self.ball_kv[layer](balls).chunk(2, dim=-1)
@@ -213,22 +251,32 @@ class CricketHeteroGNN(nn.Module):
                     balls + self.dropout(nn.functional.gelu(ball_message))
                 )
         summary = nn.functional.gelu(self.readout(tokens.reshape(num_targets, -1)))
-        summary = self.combine(self._extras(data, summary, tokens, balls))
-        return self._classify(data, self.dropout(summary), tokens)
+        summary = self.combine(self._extras(data, summary, tokens, balls, dst_map))
+        innings = _rows(data["query"].innings, targets)
+        return self._classify(innings, self.dropout(summary), tokens)
 
-    def _extras(self, data: HeteroData, summary: Tensor, tokens: Tensor, balls: Tensor) -> Tensor:
+    def _extras(
+        self,
+        data: HeteroData,
+        summary: Tensor,
+        tokens: Tensor,
+        balls: Tensor,
+        dst_map: Tensor | None,
+    ) -> Tensor:
         parts = [summary]
         if self.flags["pooling"]:
-            index = data["ball", "history", "query"].edge_index
+            src, dst, relation, edge_attr = _edges(
+                data, [("ball", "history", "query")], dst_map=dst_map
+            )
             key, value = self.pool_kv(balls).chunk(2, dim=-1)
             pooled = self.pool_attention(
                 self.pool_q(summary),
                 key,
                 value,
-                index[0],
-                index[1],
-                torch.zeros_like(index[0]),
-                data["ball", "history", "query"].edge_attr,
+                src,
+                dst,
+                relation,
+                edge_attr,
                 summary.shape[0],
             )
             parts.append(pooled)
@@ -243,13 +291,13 @@ class CricketHeteroGNN(nn.Module):
             parts.append(gate * nonstriker)
         return torch.cat(parts, dim=-1) if len(parts) > 1 else summary
 
-    def _classify(self, data: HeteroData, summary: Tensor, tokens: Tensor) -> Tensor:
+    def _classify(self, innings: Tensor, summary: Tensor, tokens: Tensor) -> Tensor:
         logits = self.head(summary)
         if not self.flags["innings_heads"]:
             return logits
         chase = self.chase_head(torch.cat([summary, tokens[:, SLOT["chase_state"]]], dim=-1))
         # Both heads run on every target so each always receives a gradient (DDP).
-        return torch.where((data["query"].innings == 2).unsqueeze(-1), chase, logits)
+        return torch.where((innings == 2).unsqueeze(-1), chase, logits)
 
 
 class CricketHeteroGNNWithPooling(CricketHeteroGNN):

@@ -115,3 +115,15 @@ def test_checkpoint_round_trip_gives_identical_predictions(small_dataset, tmp_pa
     assert fitted == small_dataset.fitted
     with torch.no_grad():
         np.testing.assert_array_equal(model(graph).numpy(), loaded(graph).numpy())
+
+
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_scoring_selected_rows_equals_those_rows_of_the_full_output(small_dataset, model_name):
+    torch.manual_seed(3)
+    model = build_model(_config(small_dataset, model_name)).eval()
+    graph = _batch(small_dataset, 2)
+    targets = torch.tensor([0, 5, 57, graph["query"].x.shape[0] - 1])
+    with torch.no_grad():
+        full = model(graph)
+        selected = model(graph, targets=targets)
+    torch.testing.assert_close(selected, full[targets], atol=1e-5, rtol=0)
