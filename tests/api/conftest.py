@@ -169,3 +169,27 @@ TINY_JOB: dict[str, Any] = {
 def tiny_job() -> dict[str, Any]:
     """A valid job body, small enough to train in seconds."""
     return dict(TINY_JOB)
+
+
+# Served-model fixtures shared by the registry and predict tests; model_fixtures is
+# imported inside them so the other API tests don't pay for it.
+@pytest.fixture(scope="session")
+def history_table(tmp_path_factory):
+    from model_fixtures import make_history
+
+    return make_history(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_files(history_table, tmp_path_factory):
+    from model_fixtures import make_checkpoints
+
+    return make_checkpoints(history_table, tmp_path_factory)
+
+
+@pytest.fixture
+def served_client(client, settings, history_table):
+    from model_fixtures import model_server_for
+
+    client.app.state.model_server = model_server_for(settings, history_table)
+    return client

@@ -10,29 +10,10 @@ from model_fixtures import (
     add_run_with_checkpoint,
     context,
     delivery,
-    make_checkpoints,
-    make_history,
-    model_server_for,
     next_ball,
 )
 
 CLASSES = ["dot", "single", "two", "three", "four", "six", "wicket"]
-
-
-@pytest.fixture(scope="session")
-def history_table(tmp_path_factory):
-    return make_history(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def checkpoint_files(history_table, tmp_path_factory):
-    return make_checkpoints(history_table, tmp_path_factory)
-
-
-@pytest.fixture
-def served_client(client, settings, history_table):
-    client.app.state.model_server = model_server_for(settings, history_table)
-    return client
 
 
 @pytest.fixture

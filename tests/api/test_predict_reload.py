@@ -5,26 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from model_fixtures import (
     add_run_with_checkpoint,
     context,
     delivery,
-    make_checkpoints,
-    make_history,
     model_server_for,
     next_ball,
 )
-
-
-@pytest.fixture(scope="session")
-def history_table(tmp_path_factory):
-    return make_history(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def checkpoint_files(history_table, tmp_path_factory):
-    return make_checkpoints(history_table, tmp_path_factory)
 
 
 def test_ten_promotions_under_concurrent_predictions_fail_nothing(

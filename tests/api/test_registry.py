@@ -4,29 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from model_fixtures import (
     add_run_with_checkpoint,
-    make_checkpoints,
-    make_history,
-    model_server_for,
 )
-
-
-@pytest.fixture(scope="session")
-def history_table(tmp_path_factory):
-    return make_history(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def checkpoint_files(history_table, tmp_path_factory):
-    return make_checkpoints(history_table, tmp_path_factory)
-
-
-@pytest.fixture
-def served_client(client, settings, history_table):
-    client.app.state.model_server = model_server_for(settings, history_table)
-    return client
 
 
 def _register(client, db, settings, source: Path) -> int:
