@@ -27,6 +27,9 @@ class ModelConfig:
     num_layers: int = 3
     num_heads: int = 4
     dropout: float = 0.1
+    # Training-time probability of replacing a player/venue/team id by the unknown id 0:
+    # trains the cold-start embedding that unseen players use at val/test time.
+    id_dropout: float = 0.0
     use_film: bool = True
     use_hierarchical: bool = True
     use_innings_heads: bool = True
@@ -48,6 +51,8 @@ class ModelConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.id_dropout < 1.0:
+            raise ValueError(f"id_dropout must be in [0, 1), got {self.id_dropout}")
 
     def features(self) -> dict[str, bool]:
         """Which components this variant uses: pooling, matchup, film, innings_heads, hierarchical."""

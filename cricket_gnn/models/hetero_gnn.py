@@ -148,6 +148,13 @@ class CricketHeteroGNN(nn.Module):
         hidden = in_dim if in_dim < 256 else in_dim // 2
         return nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, NUM_CLASSES))
 
+    def _drop_ids(self, ids: Tensor) -> Tensor:
+        """In training, replace each id by the unknown id 0 with probability id_dropout."""
+        rate = self.config.id_dropout
+        if not self.training or rate <= 0.0:
+            return ids
+        return ids.masked_fill(torch.rand(ids.shape, device=ids.device) < rate, 0)
+
     def _encode_tokens(self, data: HeteroData, targets: Tensor | None) -> Tensor:
         """Context tokens [T, S, H] from features, ids and (optionally) careers."""
         feats = [
@@ -170,7 +177,7 @@ class CricketHeteroGNN(nn.Module):
         }
         ids = torch.stack(
             [
-                tables[vocab](_rows(data[name].ids, targets))
+                tables[vocab](self._drop_ids(_rows(data[name].ids, targets)))
                 for name, vocab in IDENTITY_VOCAB.items()
             ],
             1,
@@ -178,8 +185,8 @@ class CricketHeteroGNN(nn.Module):
         id_slots = [SLOT[name] for name in IDENTITY_VOCAB]
         tokens = tokens.index_add(1, torch.tensor(id_slots, device=tokens.device), ids)
         if self.flags["hierarchical"]:
-            batting = self.team_embedding(_rows(data["batting_team"].ids, targets))
-            bowling = self.team_embedding(_rows(data["bowling_team"].ids, targets))
+            batting = self.team_embedding(self._drop_ids(_rows(data["batting_team"].ids, targets)))
+            bowling = self.team_embedding(self._drop_ids(_rows(data["bowling_team"].ids, targets)))
             team = torch.stack([batting, batting, bowling], dim=1)
             player_slots = torch.tensor(PLAYER_SLOTS, device=raw.device)
             career = self.career_encoder(torch.cat([raw.index_select(1, player_slots), team], -1))
@@ -205,7 +212,7 @@ class CricketHeteroGNN(nn.Module):
         query_x = _rows(data["query"].x, targets)
         num_targets = query_x.shape[0]
         balls = self.ball_encoder(data["ball"].x)
-        ball_ids = data["ball"].ids
+        ball_ids = self._drop_ids(data["ball"].ids)
         balls = (
             balls + self.player_embedding(ball_ids[:, 0]) + self.player_embedding(ball_ids[:, 1])
         )

@@ -127,3 +127,24 @@ def test_scoring_selected_rows_equals_those_rows_of_the_full_output(small_datase
         full = model(graph)
         selected = model(graph, targets=targets)
     torch.testing.assert_close(selected, full[targets], atol=1e-5, rtol=0)
+
+
+def test_id_dropout_hides_ids_in_training_only(small_dataset):
+    torch.manual_seed(0)
+    graph = _batch(small_dataset)
+    plain = build_model(_config(small_dataset, "full"))
+    dropping = build_model(_config(small_dataset, "full", id_dropout=0.999999))
+    dropping.load_state_dict(plain.state_dict())
+    plain.eval(), dropping.eval()
+    with torch.no_grad():
+        # Evaluation never drops ids: both models agree exactly.
+        assert torch.equal(plain(graph), dropping(graph))
+        # Training with (all but surely) every id hidden = evaluating with every id 0
+        # (dropout is 0, so train mode differs only by the hidden ids).
+        hidden = graph.clone()
+        for store in hidden.node_stores:
+            if "ids" in store:
+                store.ids = torch.zeros_like(store.ids)
+        dropping.train()
+        torch.manual_seed(1)
+        torch.testing.assert_close(dropping(graph), plain(hidden))
