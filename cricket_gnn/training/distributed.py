@@ -79,7 +79,8 @@ def all_reduce_min(value: int, info: DistInfo) -> int:
     """The smallest `value` over all ranks."""
     if not info.distributed:
         return value
-    tensor = torch.tensor([value], dtype=torch.int64)
+    # NCCL reduces only tensors on the GPU; gloo takes CPU tensors.
+    tensor = torch.tensor([value], dtype=torch.int64, device=info.device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
     return int(tensor.item())
 

@@ -98,5 +98,5 @@ def evaluate_split(
             query.innings.cpu().numpy(),
         )
     if info.distributed:
-        accumulator.all_reduce()
+        accumulator.all_reduce(info.device)
     return accumulator.finalize()
