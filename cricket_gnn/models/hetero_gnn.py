@@ -183,14 +183,19 @@ class CricketHeteroGNN(nn.Module):
             1,
         )
         id_slots = [SLOT[name] for name in IDENTITY_VOCAB]
-        tokens = tokens.index_add(1, torch.tensor(id_slots, device=tokens.device), ids)
+        tokens = tokens.index_add(
+            1, torch.tensor(id_slots, device=tokens.device), ids.to(tokens.dtype)
+        )
         if self.flags["hierarchical"]:
             batting = self.team_embedding(self._drop_ids(_rows(data["batting_team"].ids, targets)))
             bowling = self.team_embedding(self._drop_ids(_rows(data["bowling_team"].ids, targets)))
             team = torch.stack([batting, batting, bowling], dim=1)
             player_slots = torch.tensor(PLAYER_SLOTS, device=raw.device)
             career = self.career_encoder(torch.cat([raw.index_select(1, player_slots), team], -1))
-            tokens = tokens.index_add(1, torch.tensor(PLAYER_SLOTS, device=tokens.device), career)
+            # Under autocast the encoders' outputs may differ in dtype; index_add needs one.
+            tokens = tokens.index_add(
+                1, torch.tensor(PLAYER_SLOTS, device=tokens.device), career.to(tokens.dtype)
+            )
         return tokens
 
     def condition(self, data: HeteroData) -> Tensor:

@@ -116,7 +116,9 @@ class ContextHierarchy(nn.Module):
         striker, bowler = self.matchup
         pair_index = torch.tensor([bowler, striker], device=tokens.device)
         pair = self.matchup_proj(tokens.index_select(1, pair_index))  # each gets the other
-        update = update.index_add(1, torch.tensor([striker, bowler], device=tokens.device), pair)
+        update = update.index_add(
+            1, torch.tensor([striker, bowler], device=tokens.device), pair.to(update.dtype)
+        )
         return self.norm(tokens + self.dropout(torch.nn.functional.gelu(update)))
 
 

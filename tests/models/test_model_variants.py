@@ -148,3 +148,18 @@ def test_id_dropout_hides_ids_in_training_only(small_dataset):
         dropping.train()
         torch.manual_seed(1)
         torch.testing.assert_close(dropping(graph), plain(hidden))
+
+
+@pytest.mark.parametrize("model_name", MODEL_NAMES)
+def test_each_variant_trains_under_bf16_autocast(small_dataset, model_name):
+    # The trainer uses bf16 autocast on CUDA; CPU autocast mixes dtypes the same way, so a
+    # float32/bf16 mismatch (e.g. in index_add) shows here without a GPU.
+    torch.manual_seed(0)
+    model = build_model(_config(small_dataset, model_name))
+    graph = _batch(small_dataset)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(graph)
+    loss = torch.nn.functional.cross_entropy(logits.float(), graph["query"].y)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
