@@ -25,6 +25,8 @@ _VALUE_FLAGS = (
     "class_weights",
     "label_smoothing",
     "data_fraction",
+    "id_dropout",
+    "max_time_s",
 )
 #: Switches of the ``full`` model: (config key, on flag, off flag).
 _SWITCHES = (

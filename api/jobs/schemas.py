@@ -47,6 +47,9 @@ class TrainingConfig(BaseModel):
     )
     lr: float = Field(1e-3, gt=0, le=1)
     dropout: float = Field(0.1, ge=0, le=0.9)
+    id_dropout: float = Field(
+        0.0, ge=0, lt=1, description="Training-time chance of hiding a player/venue/team id."
+    )
     batch_size: int = Field(64, ge=1, le=8192, description="Target deliveries per batch.")
     epochs: int = Field(100, ge=1, le=1000)
     weight_decay: float = Field(0.01, ge=0, le=1)
@@ -58,6 +61,9 @@ class TrainingConfig(BaseModel):
     use_hierarchical: bool = Field(True, description="model=full only.")
     use_innings_heads: bool = Field(True, description="model=full only.")
     data_fraction: float = Field(1.0, gt=0, le=1, description="Share of matches to train on.")
+    max_time_s: float = Field(
+        0.0, ge=0, description="Stop before an epoch that would end past this (0 = no limit)."
+    )
     nproc: int = Field(1, ge=1, le=16, description="DDP ranks (GPUs if present, else CPU).")
 
     @field_validator("num_heads")

@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(p, "num_layers", type=int, default=3)
     _flag(p, "num_heads", type=int, default=4)
     _flag(p, "dropout", type=float, default=0.1)
+    _flag(
+        p,
+        "id_dropout",
+        type=float,
+        default=0.0,
+        help="training-time chance of hiding a player/venue/team id (trains the cold-start path)",
+    )
     _flag(p, "lr", type=float, default=1e-3)
     _flag(p, "weight_decay", type=float, default=0.01)
     _flag(
@@ -73,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="val metric for early stopping and the reported model",
     )
     _flag(p, "max_steps_per_epoch", type=int, default=0)
+    _flag(
+        p,
+        "max_time_s",
+        type=float,
+        default=0.0,
+        help="stop before an epoch that would end past this many seconds (0 = no limit)",
+    )
     _switch(p, "film", "FiLM phase modulation (model=full)")
     _switch(p, "hierarchical", "career+team player embeddings (model=full)")
     _switch(p, "innings_heads", "separate first-innings and chase heads (model=full)")
@@ -151,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             num_layers=args.num_layers,
             num_heads=args.num_heads,
             dropout=args.dropout,
+            id_dropout=args.id_dropout,
             use_film=args.use_film,
             use_hierarchical=args.use_hierarchical,
             use_innings_heads=args.use_innings_heads,
@@ -169,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             label_smoothing=args.label_smoothing,
             data_fraction=args.data_fraction,
             max_steps_per_epoch=args.max_steps_per_epoch,
+            max_time_s=args.max_time_s,
         )
     except ValueError as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)

@@ -28,6 +28,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
+    # Wall-clock budget: no epoch is started that would not finish within it (0 = none).
+    max_time_s: float = 0.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -35,6 +37,7 @@ class TrainConfig:
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (0.0 < self.lr <= 1.0, f"lr must be in (0, 1], got {self.lr}"),
             (self.weight_decay >= 0.0, f"weight_decay must be >= 0, got {self.weight_decay}"),
+            (self.max_time_s >= 0.0, f"max_time_s must be >= 0, got {self.max_time_s}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
             (self.focal_gamma >= 0.0, f"focal_gamma must be >= 0, got {self.focal_gamma}"),
             (

@@ -24,6 +24,7 @@ from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo, all_reduce_min, broadcast_object
 from cricket_gnn.training.evaluate import evaluate_split, predict_split
 from cricket_gnn.training.loss import BallOutcomeLoss, class_weight_vector
+from cricket_gnn.training.predictions import predictions_path, save_predictions
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 PROGRESS_INTERVAL_S = 1.0
@@ -180,9 +181,17 @@ class Trainer:
             }
         )
         run_start, steps_done = time.time(), 0
+        longest_epoch_s = 0.0
         stopped_early = state.bad_epochs >= cfg.patience
         for epoch in range(start_epoch, cfg.epochs):
             if stopped_early:
+                break
+            # The first epoch always runs: a run must leave a model to calibrate and score.
+            if (
+                epoch > start_epoch
+                and cfg.max_time_s
+                and not self._epoch_fits(run_start, longest_epoch_s)
+            ):
                 break
             net.train()
             batcher.set_epoch(epoch)
@@ -244,6 +253,7 @@ class Trainer:
             improved = improved_loss if cfg.select_metric == "log_loss" else improved_f1
             state.bad_epochs = 0 if improved else state.bad_epochs + 1
             stopped_early = state.bad_epochs >= cfg.patience
+            longest_epoch_s = max(longest_epoch_s, time.time() - epoch_start)
             if info.is_main:
                 payload = self._payload(model, epoch + 1, {"val": val})
                 if improved_f1:
@@ -266,9 +276,19 @@ class Trainer:
         del net, optimiser, scheduler  # before destroy_process_group (DESIGN §7)
         return result
 
+    def _epoch_fits(self, run_start: float, longest_epoch_s: float) -> bool:
+        """Whether another epoch as long as the longest so far ends within max_time_s.
+
+        Every rank must agree, or one would wait for the others' collectives forever.
+        """
+        fits = time.time() - run_start + longest_epoch_s <= self.config.max_time_s
+        return bool(all_reduce_min(int(fits), self.info))
+
     def _finish(self, model: torch.nn.Module, state: EarlyStopping) -> dict[str, Any]:
         """Calibrate each saved model on val, score val and test, rewrite its checkpoint."""
         results: dict[str, Any] = {}
+        selected = "best_loss" if self.config.select_metric == "log_loss" else "best_macro_f1"
+        predictions_file = predictions_path(self.checkpoint_dir, self.config.run_name)
         for kind in ("best_macro_f1", "best_loss", "final"):
             path = ckpt.checkpoint_path(self.checkpoint_dir, kind, self.config.run_name)
             saved = broadcast_object(
@@ -284,6 +304,10 @@ class Trainer:
                 bias = tune_decision_bias(val_pred.labels.numpy(), probs)
             val = evaluate_split(model, self.dataset, "val", self.info, temperature, bias)
             test = evaluate_split(model, self.dataset, "test", self.info, temperature, bias)
+            if kind == selected:  # per-delivery predictions, for paired tests between runs
+                test_pred = predict_split(model, self.dataset, "test", self.info)
+                if self.info.is_main:
+                    save_predictions(predictions_file, val_pred, test_pred, temperature)
             results[kind] = {
                 "epoch": saved["epoch"],
                 "temperature": temperature,
@@ -305,7 +329,6 @@ class Trainer:
                         if k not in ("format", "schema_version", "kind")
                     },
                 )
-        selected = "best_loss" if self.config.select_metric == "log_loss" else "best_macro_f1"
         return {
             "run_name": self.config.run_name,
             "model": self.model_config.model,
@@ -313,6 +336,7 @@ class Trainer:
             "val": results[selected]["val"],
             "test": results[selected]["test"],
             "checkpoints": results,
+            "predictions_path": str(predictions_file.resolve()),
             "history": state.history,
             "data_version": self.dataset.data_version,
             "code_version": self.code_version,

@@ -210,3 +210,14 @@ def test_a_failing_rank_ends_the_whole_torchrun_job_instead_of_hanging(tmp_path)
     done = _run(cmd, tmp_path)
     assert done.returncode != 0
     assert "no such archive or folder" in done.stderr
+
+
+def test_time_budget_stops_before_an_epoch_that_would_not_fit(small_dataset, tmp_path):
+    # A budget far shorter than one epoch: the first epoch still runs (a run must leave a
+    # model), and no second epoch is started.
+    trainer = Trainer(
+        TINY_MODEL, _train_config(epochs=5, max_time_s=1e-3), small_dataset, DistInfo(), tmp_path
+    )
+    result = trainer.fit()
+    assert [row["epoch"] for row in result["history"]] == [1]
+    assert 0.0 < result["test"]["log_loss"] < 10.0
