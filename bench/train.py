@@ -1,6 +1,9 @@
 """Training/eval throughput and memory of every variant; prints the guide's resource tables.
 
-    python bench/train.py [--data PATH] [--steps 30] [--threads 2]
+    python bench/train.py [--data PATH] [--steps 30] [--threads 2] [--json PATH]
+
+With --json the measured rows are also written to PATH (the stage-4 study report reads
+them for the guide's "Resource Requirements" tables; see cricket_gnn/studies/resources.py).
 
 Each (variant, hidden_dim) runs in its own process so peak memory is its own. Throughput
 is target deliveries per second of wall time on this machine; a table, never an assert.
@@ -89,6 +92,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write rows as JSON")
     parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "HIDDEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -140,11 +144,32 @@ def main() -> None:
         if r["hidden"] == 128:
             cells = [_duration(n / r["train_64"]) for n in (1e4, 1e5, 1e6)]
             print(f"| {r['variant']} | " + " | ".join(cells) + " |")
-    base = next(r for r in rows if r["variant"] == "base" and r["hidden"] == 128)
-    print(
-        f"\nbase, hidden 128: {base['train_64']:,.0f} train deliveries/s at batch 64 "
-        f"(target >= 2,000 on 2 cores; reference 41/s per core)"
-    )
+    base = next((r for r in rows if r["variant"] == "base" and r["hidden"] == 128), None)
+    if base is not None:
+        print(
+            f"\nbase, hidden 128: {base['train_64']:,.0f} train deliveries/s at batch 64 "
+            f"(target >= 2,000 on 2 cores; reference 41/s per core)"
+        )
+    if args.json:
+        _write_json(Path(args.json), rows, args)
+
+
+def _write_json(path: Path, rows: list[dict], args: argparse.Namespace) -> None:
+    """The rows plus where and how they were measured (read by the study report)."""
+    import os
+    import platform
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{platform.node()} ({os.cpu_count()} CPUs, {args.threads} threads, "
+        "peak RSS on CPU)",
+        "data": args.data,
+        "steps": args.steps,
+        "rows": rows,
+    }
+    path.write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {path}", file=sys.stderr)
 
 
 def _duration(seconds: float) -> str:

@@ -42,6 +42,10 @@ DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
         "cricket_gnn.evaluation.baseline_cli:main",
         "class-prior and gradient-boosted baselines on the same split",
     ),
+    "study": (
+        "cricket_gnn.studies.cli:main",
+        "run the training guide's four-stage programme locally and write its report",
+    ),
 }
 
 
