@@ -25,6 +25,7 @@ from api.predict.loading import load_production, make_model_server
 from api.predict.router import router as predict_router
 from api.runs.router import router as runs_router
 from api.settings import Settings, get_settings
+from api.studies.router import router as studies_router
 from api.sweeps.router import router as sweeps_router
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_router,
         sweeps_router,
         runs_router,
+        studies_router,
         models_router,
         predict_router,
         matches_router,

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     model_refresh_s: float = Field(default=5.0, ge=0)
     # torch intra-op threads in the API process (requests already run in parallel).
     predict_torch_threads: int = Field(default=1, ge=1, le=64)
+    # `bench/train.py --json` output the stage-4 study report takes its resource tables from
+    # (relative to the repository root); "not measured" when the file is absent.
+    study_resources: Path = Path("bench/results/train.json")
 
     @field_validator("var_dir", "data", "artifact_root", "trainer_script")
     @classmethod

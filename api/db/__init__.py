@@ -22,6 +22,10 @@ from api.db.models import (
     Run,
     RunMetric,
     RunStatus,
+    Study,
+    StudyDecision,
+    StudyExperiment,
+    StudyStatus,
     Sweep,
 )
 
@@ -40,6 +44,10 @@ __all__ = [
     "RunMetric",
     "RunStatus",
     "SessionFactory",
+    "Study",
+    "StudyDecision",
+    "StudyExperiment",
+    "StudyStatus",
     "Sweep",
     "after_commit",
     "make_engine",

@@ -10,7 +10,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db.base import Base, JSONType, UTCDateTime, utcnow
@@ -58,6 +68,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"), index=True)
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"), index=True)
     model: Mapped[str] = mapped_column(String(32))
     config: Mapped[dict[str, Any]] = mapped_column(JSONType)
     seeds: Mapped[list[int]] = mapped_column(JSONType)
@@ -212,4 +223,68 @@ class AliasEvent(Base):
     from_version: Mapped[int | None] = mapped_column(Integer)
     to_version: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StudyStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Study(Base):
+    """One run of the training guide's programme (a stage, or all four in progression)."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(16))
+    # The validated StudySpec (cricket_gnn.studies) as JSON: base config, seeds, grids.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default=StudyStatus.RUNNING, index=True)
+    stage: Mapped[str | None] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    final_config: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    experiments: Mapped[list[StudyExperiment]] = relationship(order_by="StudyExperiment.id")
+    decisions: Mapped[list[StudyDecision]] = relationship(order_by="StudyDecision.id")
+
+
+class StudyExperiment(Base):
+    """An experiment of a study's stage, trained by a job (possibly another stage's, reused)."""
+
+    __tablename__ = "study_experiments"
+    __table_args__ = (UniqueConstraint("study_id", "stage", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    job: Mapped[Job] = relationship()
+
+
+class StudyDecision(Base):
+    """The decision closing one stage, with the numbers behind it."""
+
+    __tablename__ = "study_decisions"
+    __table_args__ = (UniqueConstraint("study_id", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    # "stage1.hidden_dim", "stage1", "stage2", …: one decision per step of the programme.
+    step: Mapped[str] = mapped_column(String(48))
+    decision: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

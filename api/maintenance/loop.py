@@ -9,6 +9,7 @@ from api.db import SessionFactory, transaction
 from api.maintenance.dispatcher import Dispatcher
 from api.maintenance.service import reap_lost_runs
 from api.settings import Settings
+from api.studies.service import advance_studies
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class MaintenanceLoop:
             reap_lost_runs(session, self.settings.heartbeat_timeout_s)
         with transaction(self.session_factory) as session:
             self.dispatcher.dispatch_due(session)
+        # Studies whose runs have all finished: decide, then queue the next experiments.
+        advance_studies(self.session_factory, self.dispatcher, self.settings.max_attempts)
 
     def _run(self) -> None:
         while not self._stop.is_set():
