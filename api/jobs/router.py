@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 
 from api.deps import DispatcherDep, SessionDep, SettingsDep
+from api.ids import RowIdPath
 from api.jobs import service
 from api.jobs.schemas import JobCreate, JobRead
 
@@ -46,6 +47,6 @@ def submit_job(
 
 
 @router.get("/{job_id}", response_model=JobRead)
-def read_job(job_id: int, session: SessionDep) -> JobRead:
+def read_job(job_id: RowIdPath, session: SessionDep) -> JobRead:
     """A job with the status of each of its runs."""
     return service.to_read(service.get_job(session, job_id))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.db import ModelAliasName
 from api.deps import ActorDep, ModelServerDep, SessionDep, SettingsDep
+from api.ids import RowIdPath
 from api.models import service
 from api.models.schemas import AliasRead, ModelVersionCreate, ModelVersionList, ModelVersionRead
 
@@ -50,13 +51,13 @@ def read_alias(alias: ModelAliasName, session: SessionDep) -> AliasRead:
 
 
 @router.get("/{version}", response_model=ModelVersionRead)
-def read_model(version: int, session: SessionDep) -> ModelVersionRead:
+def read_model(version: RowIdPath, session: SessionDep) -> ModelVersionRead:
     return service.to_read(session, service.get_version(session, version))
 
 
 @router.post("/{version}/promote", response_model=ModelVersionRead)
 def promote_model(
-    version: int,
+    version: RowIdPath,
     session: SessionDep,
     server: ModelServerDep,
     actor: ActorDep,

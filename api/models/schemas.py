@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import CheckpointKind, ModelAliasName
+from api.ids import RowIdField
 
 
 class ModelVersionCreate(BaseModel):
@@ -15,7 +16,7 @@ class ModelVersionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    run_id: int = Field(ge=1)
+    run_id: RowIdField
     checkpoint_kind: CheckpointKind = CheckpointKind.BEST_LOSS
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, status
 
 from api.db import RunStatus
 from api.deps import DispatcherDep, SessionDep, SettingsDep
+from api.ids import MAX_ROW_ID, RowIdPath, RowIdQuery
 from api.jobs.schemas import ModelVariant
 from api.runs import service
 from api.runs.schemas import RunLogsRead, RunMetricsRead, RunPage, RunRead, RunRetry
@@ -22,10 +23,10 @@ def list_runs(
         list[RunStatus] | None, Query(alias="status", description="Repeat to match several.")
     ] = None,
     model: ModelVariant | None = None,
-    job_id: Annotated[int | None, Query(ge=1)] = None,
-    sweep_id: Annotated[int | None, Query(ge=1)] = None,
+    job_id: RowIdQuery = None,
+    sweep_id: RowIdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> RunPage:
     """Runs, newest first, filtered by status, model, job or sweep."""
     return service.list_runs(
@@ -40,20 +41,20 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunRead)
-def read_run(run_id: int, session: SessionDep) -> RunRead:
+def read_run(run_id: RowIdPath, session: SessionDep) -> RunRead:
     """Status, progress (epoch/step, samples/s, ETA), latest/best/final metrics, checkpoints."""
     return service.to_read(service.get_run(session, run_id, with_checkpoints=True))
 
 
 @router.get("/{run_id}/metrics", response_model=RunMetricsRead)
-def read_run_metrics(run_id: int, session: SessionDep) -> RunMetricsRead:
+def read_run_metrics(run_id: RowIdPath, session: SessionDep) -> RunMetricsRead:
     """The per-epoch series: learning rate, train loss, validation metrics."""
     return service.run_metrics(session, run_id)
 
 
 @router.get("/{run_id}/logs", response_model=RunLogsRead)
 def read_run_logs(
-    run_id: int,
+    run_id: RowIdPath,
     session: SessionDep,
     settings: SettingsDep,
     lines: Annotated[int, Query(ge=1, le=5000)] = 200,
@@ -63,7 +64,7 @@ def read_run_logs(
 
 
 @router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=RunRead)
-def cancel_run(run_id: int, session: SessionDep, dispatcher: DispatcherDep) -> RunRead:
+def cancel_run(run_id: RowIdPath, session: SessionDep, dispatcher: DispatcherDep) -> RunRead:
     """Stop the run: at once if queued, within seconds (every rank) if running."""
     run = service.cancel_run(session, dispatcher, run_id)
     return service.to_read(service.get_run(session, run.id, with_checkpoints=True))
@@ -71,7 +72,7 @@ def cancel_run(run_id: int, session: SessionDep, dispatcher: DispatcherDep) -> R
 
 @router.post("/{run_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=RunRead)
 def retry_run(
-    run_id: int,
+    run_id: RowIdPath,
     session: SessionDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from api.deps import DispatcherDep, SessionDep, SettingsDep
+from api.ids import RowIdPath
 from api.jobs.router import IdempotencyKey
 from api.sweeps import service
 from api.sweeps.schemas import SweepCreate, SweepRead
@@ -36,6 +37,6 @@ def submit_sweep(
 
 
 @router.get("/{sweep_id}", response_model=SweepRead)
-def read_sweep(sweep_id: int, session: SessionDep) -> SweepRead:
+def read_sweep(sweep_id: RowIdPath, session: SessionDep) -> SweepRead:
     """A sweep with the status of every grid point's runs."""
     return service.to_read(service.get_sweep(session, sweep_id))
