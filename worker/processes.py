@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 RUN_ID_ENV = "CRICKET_GNN_RUN_ID"
 ATTEMPT_ENV = "CRICKET_GNN_RUN_ATTEMPT"
+#: The run's folder: two services on one machine (each with its own database) both have
+#: a run 1, and stopping one service's run 1 must not touch the other's.
+RUN_DIR_ENV = "CRICKET_GNN_RUN_DIR"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -57,14 +60,18 @@ def launch(
     )
 
 
-def run_processes(run_id: int) -> list[psutil.Process]:
-    """Every live process on this machine that belongs to ``run_id`` (any attempt)."""
+def run_processes(run_id: int, run_dir: Path | None = None) -> list[psutil.Process]:
+    """Every live process on this machine that belongs to ``run_id`` (any attempt), and
+    with ``run_dir`` only those of the service whose run folder that is."""
     wanted, found = str(run_id), []
     for process in psutil.process_iter(["pid"]):
         if process.pid == os.getpid():
             continue
         try:
-            if process.environ().get(RUN_ID_ENV) == wanted:
+            env = process.environ()
+            if env.get(RUN_ID_ENV) == wanted and (
+                run_dir is None or env.get(RUN_DIR_ENV) == str(run_dir)
+            ):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
@@ -79,12 +86,19 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def stop_run(run_id: int, root: subprocess.Popen[bytes] | None, grace_s: float) -> int:
-    """Stop every process of the run; returns how many had to be SIGKILLed."""
+def stop_run(
+    run_id: int,
+    root: subprocess.Popen[bytes] | None,
+    grace_s: float,
+    *,
+    run_dir: Path | None = None,
+) -> int:
+    """Stop every process of the run (of the service using ``run_dir``, when given);
+    returns how many had to be SIGKILLed."""
     # Snapshot the tree before signalling: once torchrun exits its ranks are
     # re-parented and can only be found by their environment.
     by_pid = {p.pid: p for p in (_descendants(root.pid) if root else [])}
-    by_pid.update({p.pid: p for p in run_processes(run_id)})
+    by_pid.update({p.pid: p for p in run_processes(run_id, run_dir)})
     targets = list(by_pid.values())
     if not targets:
         return 0
@@ -95,7 +109,7 @@ def stop_run(run_id: int, root: subprocess.Popen[bytes] | None, grace_s: float) 
     _, alive = psutil.wait_procs(targets, timeout=grace_s)
     # Late-started ranks were not in the snapshot: sweep by marker once more.
     stragglers = {p.pid: p for p in alive}
-    stragglers.update({p.pid: p for p in run_processes(run_id)})
+    stragglers.update({p.pid: p for p in run_processes(run_id, run_dir)})
     for process in stragglers.values():
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()

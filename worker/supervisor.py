@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.db import RunStatus, utcnow
 from api.settings import Settings
 from worker.command import train_command
-from worker.processes import ATTEMPT_ENV, RUN_ID_ENV, launch, stop_run
+from worker.processes import ATTEMPT_ENV, RUN_DIR_ENV, RUN_ID_ENV, launch, stop_run
 from worker.progress import ProgressTail
 from worker.store import ClaimedRun, LostClaimError, RunStore, session_factory
 
@@ -52,7 +52,11 @@ def supervise(
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     # A process of an earlier attempt (this worker's predecessor on this machine) must
     # not keep writing into the checkpoint folder the new attempt resumes from.
-    stop_run(run_id, None, grace_s=settings.stop_grace_s)
+    stop_run(run_id, None, grace_s=settings.stop_grace_s, run_dir=run_dir)
+    try:
+        _record_unreported(store, run_dir, attempt)
+    except LostClaimError:
+        return "lost"
     resume = store.resume_checkpoint() if attempt > 1 else None
     progress_path = run_dir / f"progress-attempt{attempt}.jsonl"
     progress_path.unlink(missing_ok=True)
@@ -67,6 +71,7 @@ def supervise(
     )
     env = os.environ | {
         RUN_ID_ENV: str(run_id),
+        RUN_DIR_ENV: str(run_dir),
         ATTEMPT_ENV: str(attempt),
         "PYTHONUNBUFFERED": "1",
         "WANDB_MODE": settings.wandb_mode,
@@ -88,12 +93,28 @@ def supervise(
     try:
         store.heartbeat(launched_at=utcnow(), resumed_from=str(resume) if resume else None)
     except LostClaimError:
-        stop_run(run_id, process, grace_s=settings.stop_grace_s)
+        stop_run(run_id, process, grace_s=settings.stop_grace_s, run_dir=run_dir)
         return "lost"
     log.info("run %s attempt %s: torchrun pid %s (resume=%s)", run_id, attempt, process.pid, resume)
     return _follow(
         settings, store, claimed, process, progress_path, log_path, log_offset, interruption
     )
+
+
+def _record_unreported(store: RunStore, run_dir: Path, attempt: int) -> None:
+    """Record the epochs and checkpoints earlier attempts wrote but never reported.
+
+    A worker that died (SIGKILL, a frozen host) may leave an epoch trained and its
+    ``last`` checkpoint saved with the events still unread in its progress file; the
+    resumed attempt starts after that epoch, so without this its metrics would never
+    reach the run. Both kinds of row are upserts: replaying reported events is harmless.
+    """
+    events = []
+    for earlier in range(1, attempt):
+        tail = ProgressTail(run_dir / f"progress-attempt{earlier}.jsonl")
+        events += [e for e in tail.read_new() if e["event"] in ("epoch", "checkpoint")]
+    if events:
+        store.apply_events(events)
 
 
 def _follow(
@@ -106,6 +127,7 @@ def _follow(
     log_offset: int,
     interruption: Callable[[], str | None],
 ) -> str:
+    run_dir = settings.run_dir(claimed.run_id)
     tail = ProgressTail(progress_path)
     finished_event: dict[str, Any] | None = None
     stop_reason: str | None = None
@@ -130,10 +152,10 @@ def _follow(
         time.sleep(_POLL_S)
 
     if stop_reason is not None:
-        stop_run(claimed.run_id, process, grace_s=settings.stop_grace_s)
+        stop_run(claimed.run_id, process, grace_s=settings.stop_grace_s, run_dir=run_dir)
     exit_code = process.wait()
     # Whatever rank 0 wrote last (final checkpoint, "finished"), and no straggler left.
-    stop_run(claimed.run_id, None, grace_s=1.0)
+    stop_run(claimed.run_id, None, grace_s=1.0, run_dir=run_dir)
     if stop_reason == "lost":
         log.warning(
             "run %s attempt %s: claim lost; training stopped", claimed.run_id, store.attempt
