@@ -1,9 +1,10 @@
-"""``python -m api serve|migrate|worker``: run the training service.
+"""``python -m api serve|migrate|worker|keys``: run the training service.
 
 ``serve`` migrates the database, starts the API (uvicorn) and one training worker
 (Celery, queue ``training``), prints the URL and stops both on Ctrl-C. With nothing
 configured it uses the embedded defaults (SQLite + filesystem broker under ./var);
-set DATABASE_URL and BROKER_URL for Postgres + Redis.
+set DATABASE_URL and BROKER_URL for Postgres + Redis. On the embedded default ``serve``
+also prints a local admin API key (kept in var/admin-key); ``keys`` manages keys.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Sequence
 
 import psutil
 
+from api.auth.cli import add_keys_commands, run_keys_command
+from api.auth.local_key import ensure_local_admin_key
 from api.settings import PROJECT_ROOT, TRAINING_QUEUE, get_settings
 
 
@@ -91,6 +94,7 @@ def _stop(processes: Sequence[subprocess.Popen[bytes]], timeout_s: float = 20) -
 def serve(host: str, port: int, with_worker: bool) -> int:
     settings = get_settings()
     migrate()
+    admin_key = ensure_local_admin_key(settings)
     url = f"http://{host}:{port}"
     # Own sessions: Ctrl-C reaches only this launcher, which stops the children in order.
     commands = [uvicorn_command(host, port)] + ([worker_command()] if with_worker else [])
@@ -114,7 +118,15 @@ def serve(host: str, port: int, with_worker: bool) -> int:
             f"  database: {settings.effective_database_url}\n"
             f"  broker:   {settings.broker_url}\n"
             f"  artifacts: {settings.artifact_root}\n"
-            "Press Ctrl-C to stop.\n",
+            + (
+                f"  local admin API key: {admin_key}\n"
+                f"    (kept in {settings.local_admin_key_file}; send it as "
+                "'Authorization: Bearer <key>'; make narrower keys with POST /v1/keys)\n"
+                if admin_key
+                else "  API keys: create the first admin key with "
+                "`cricket-gnn keys create --scope admin --name NAME`\n"
+            )
+            + "Press Ctrl-C to stop.\n",
             flush=True,
         )
         while not stop_requested and all(p.poll() is None for p in processes):
@@ -136,7 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker_parser = commands.add_parser("worker", help="run one training worker")
     worker_parser.add_argument("--concurrency", type=int, default=1)
     worker_parser.add_argument("--name", default="training@%h")
+    add_keys_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        try:
+            return run_keys_command(args, migrate)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "migrate":
         migrate()
         return 0

@@ -47,17 +47,22 @@ def get_model_server(request: Request) -> ModelServer:
 
 
 def get_actor(
+    request: Request,
     actor: Annotated[
-        str,
+        str | None,
         Header(
             alias="X-Actor",
             max_length=200,
-            description="Who is acting, recorded with alias moves. There is no auth yet: "
-            "the header is trusted as given and defaults to 'anonymous'.",
+            description="Who is acting, recorded with alias moves next to the API key's "
+            "name (the key is what is verified; this header is taken as given).",
         ),
-    ] = "anonymous",
+    ] = None,
 ) -> str:
-    return actor
+    """``key:<name>`` of the calling key, with X-Actor in front when one was sent."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:  # auth turned off
+        return actor or "anonymous"
+    return f"{actor} (key:{principal.name})" if actor else f"key:{principal.name}"
 
 
 ModelServerDep = Annotated[ModelServer, Depends(get_model_server)]

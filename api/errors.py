@@ -19,6 +19,8 @@ class AppError(Exception):
 
     status_code = 500
     code = "internal_error"
+    #: Extra response headers (e.g. ``WWW-Authenticate`` on a 401).
+    headers: dict[str, str] = {}
 
     def __init__(
         self,
@@ -64,6 +66,21 @@ class ServiceUnavailableError(AppError):
     code = "unavailable"
 
 
+class UnauthenticatedError(AppError):
+    """No key, or a key the service does not accept (unknown, revoked, malformed)."""
+
+    status_code = 401
+    code = "unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="cricket-gnn"'}
+
+
+class ForbiddenError(AppError):
+    """A valid key without the scope the route needs."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -93,7 +110,7 @@ def describe_validation_errors(raw_errors: list[Any]) -> list[dict[str, Any]]:
 
 async def _app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
 
 
 async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:

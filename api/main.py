@@ -9,9 +9,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.auth.dependencies import authorize
+from api.auth.policy import resolve_route_scopes
+from api.auth.principals import PrincipalCache
+from api.auth.router import router as keys_router
 from api.broker import Broker
+from api.dashboard.router import mount_dashboard
 from api.db import make_engine, make_session_factory
 from api.errors import install_error_handlers
 from api.health.router import router as health_router
@@ -21,6 +26,10 @@ from api.maintenance.loop import MaintenanceLoop
 from api.matches.router import router as matches_router
 from api.matches.store import MatchStore
 from api.models.router import router as models_router
+from api.observability.logs import configure_logging
+from api.observability.metrics import ServiceMetrics
+from api.observability.middleware import RequestContextMiddleware
+from api.observability.router import router as metrics_router
 from api.predict.loading import load_production, make_model_server
 from api.predict.router import router as predict_router
 from api.runs.router import router as runs_router
@@ -34,6 +43,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     settings.ensure_local_dirs()
     engine = make_engine(settings.effective_database_url)
     session_factory = make_session_factory(engine)
@@ -59,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Submit, watch and manage training runs of the cricket ball-outcome GNNs.",
         lifespan=lifespan,
+        # Every route's scope comes from one table (api/auth/policy.py), checked below.
+        dependencies=[Depends(authorize)] if settings.auth_enabled else [],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -66,9 +78,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = dispatcher
     app.state.model_server = make_model_server(settings)
     app.state.match_store = MatchStore()
+    app.state.principal_cache = PrincipalCache(settings.auth_cache_s)
+    app.state.metrics = ServiceMetrics(
+        # Read at scrape time: tests swap the session factory after the app is built.
+        session_factory=lambda: app.state.session_factory,
+        served_version=lambda: app.state.model_server.version,
+    )
     install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     for router in (
         health_router,
+        metrics_router,
+        keys_router,
         jobs_router,
         sweeps_router,
         runs_router,
@@ -78,4 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matches_router,
     ):
         app.include_router(router)
+    mount_dashboard(app)
+    # Refuses to build an app with a route whose scope nobody decided.
+    app.state.route_scopes = resolve_route_scopes(app.routes)
     return app

@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     # `bench/train.py --json` output the stage-4 study report takes its resource tables from
     # (relative to the repository root); "not measured" when the file is absent.
     study_resources: Path = Path("bench/results/train.json")
+    # Every route but the probes and docs needs an API key (api/auth/policy.py); False
+    # turns the check off for a trusted single-user setup. Tests run with it on.
+    auth_enabled: bool = True
+    # A verified key is trusted this long per process (0 = check every request): a key
+    # revoked through another process (or the CLI) may work for up to this long.
+    auth_cache_s: float = Field(default=5.0, ge=0)
+    # Logs: one JSON object per line ("auto" = JSON unless stderr is a terminal).
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("var_dir", "data", "artifact_root", "trainer_script")
     @classmethod
@@ -97,6 +106,11 @@ class Settings(BaseSettings):
     def run_dir(self, run_id: int) -> Path:
         """Where a run's checkpoints, progress events and log live (API and worker agree)."""
         return self.artifact_root / "runs" / str(run_id)
+
+    @property
+    def local_admin_key_file(self) -> Path:
+        """Where the embedded default keeps the local admin key it prints at start-up."""
+        return self.var_dir / "admin-key"
 
     def is_filesystem_broker(self) -> bool:
         return self.broker_url.startswith("filesystem://")

@@ -98,10 +98,24 @@ def _purge(env: dict[str, str]) -> None:
         connection.default_channel.queue_purge("training")
 
 
-async def _poll(url: str, run_ids: list[int], pollers: int, seconds: float, interval: float):
+def _admin_headers(env: dict[str, str]) -> dict[str, str]:
+    """An admin key for the benchmark's database, made the way an operator makes the first."""
+    created = subprocess.run(
+        [sys.executable, "-m", "api", "keys", "create", "--scope", "admin", "--name", "bench"],
+        env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+
+
+async def _poll(
+    url: str, headers: dict[str, str], run_ids: list[int], pollers: int, seconds: float,
+    interval: float,
+):  # fmt: skip
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=pollers, max_keepalive_connections=pollers)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, limits=limits, timeout=10
+    ) as client:
 
         async def poller(index: int) -> None:
             run_id = run_ids[index % len(run_ids)]
@@ -145,9 +159,10 @@ def bench(kind: str, submissions: int, poll_seconds: float, trials: int) -> dict
     try:
         subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, cwd=ROOT, check=True,
                        capture_output=True)  # fmt: skip
+        headers = _admin_headers(env)
         with _process(uvicorn_command("127.0.0.1", port), env, workdir / "api.log"):
             _wait(url)
-            with httpx.Client(base_url=url, timeout=10) as client:
+            with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
                 client.post("/v1/jobs", json=JOB)  # warm-up (imports, pools)
                 submit = []
                 run_ids = []
@@ -156,16 +171,16 @@ def bench(kind: str, submissions: int, poll_seconds: float, trials: int) -> dict
                     response = client.post("/v1/jobs", json=JOB)
                     submit.append(time.perf_counter() - started)
                     run_ids.append(response.json()["runs"][0]["id"])
-            paced = asyncio.run(_poll(url, run_ids, 50, poll_seconds, 0.5))
-            saturated = asyncio.run(_poll(url, run_ids, 50, poll_seconds / 2, 0.0))
-            with httpx.Client(base_url=url, timeout=10) as client:
+            paced = asyncio.run(_poll(url, headers, run_ids, 50, poll_seconds, 0.5))
+            saturated = asyncio.run(_poll(url, headers, run_ids, 50, poll_seconds / 2, 0.0))
+            with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
                 for run_id in run_ids:
                     client.post(f"/v1/runs/{run_id}/cancel")
             _purge(env)
             starts = []
             with _process(worker_command(name=f"bench-{kind}@%h"), env, workdir / "worker.log"):
                 time.sleep(3)  # let the worker connect before the clock starts
-                with httpx.Client(base_url=url, timeout=10) as client:
+                with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
                     for _ in range(trials):
                         run_id = client.post("/v1/jobs", json=JOB).json()["runs"][0]["id"]
                         run = client.get(f"/v1/runs/{run_id}").json()

@@ -42,6 +42,10 @@ DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
         "cricket_gnn.evaluation.baseline_cli:main",
         "class-prior and gradient-boosted baselines on the same split",
     ),
+    "keys": (
+        "cricket_gnn.service_cli:keys_main",
+        "create, list and revoke the service's API keys (runs `python -m api keys`)",
+    ),
     "study": (
         "cricket_gnn.studies.cli:main",
         "run the training guide's four-stage programme locally and write its report",

@@ -1,5 +1,6 @@
 """Database layer shared by the API and the worker (models, engine, sessions)."""
 
+from api.db.api_keys import ApiKey
 from api.db.base import Base, utcnow
 from api.db.engine import (
     SessionFactory,
@@ -33,6 +34,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "TERMINAL_STATUSES",
     "AliasEvent",
+    "ApiKey",
     "Base",
     "Checkpoint",
     "CheckpointKind",

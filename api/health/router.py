@@ -10,6 +10,7 @@ from sqlalchemy import text
 from api.broker import Broker
 from api.db import SessionFactory
 from api.errors import ServiceUnavailableError
+from api.predict.server import ModelServer
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +23,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request) -> dict[str, Any]:
-    """Ready when the database answers and the broker is reachable; 503 says which is not."""
+    """Ready when the database answers and the broker is reachable; 503 says which is not.
+
+    Also says whether this process has a production model loaded (and which version):
+    a service without one still trains, so it is reported, not a reason for 503.
+    """
     factory: SessionFactory = request.app.state.session_factory
     broker: Broker = request.app.state.dispatcher.broker
     checks: dict[str, str] = {}
@@ -59,4 +64,10 @@ def readyz(request: Request) -> dict[str, Any]:
             "queued runs are kept and published once the broker is back.",
             errors=problems,
         )
-    return {"status": "ready", "checks": checks}
+    server: ModelServer = request.app.state.model_server
+    version = server.version
+    return {
+        "status": "ready",
+        "checks": checks,
+        "model": {"production_loaded": version is not None, "version": version},
+    }

@@ -10,6 +10,7 @@ from api.deps import ModelServerDep
 from api.matches import service
 from api.matches.schemas import DeliveriesAppend, MatchCreate, MatchPrediction, MatchRead
 from api.matches.store import MatchStore
+from api.observability.router import count_predictions
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
 
@@ -36,7 +37,9 @@ def append_deliveries(match_id: str, payload: DeliveriesAppend, store: MatchStor
 
 @router.get("/{match_id}/prediction", response_model=MatchPrediction)
 def next_ball_prediction(
-    match_id: str, server: ModelServerDep, store: MatchStoreDep
+    match_id: str, server: ModelServerDep, store: MatchStoreDep, request: Request
 ) -> MatchPrediction:
     """The next ball's outcome distribution, from the production model."""
-    return service.prediction(server, store, match_id)
+    prediction = service.prediction(server, store, match_id)
+    count_predictions(request, prediction.model_version)
+    return prediction

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import ModelServerDep
+from api.observability.router import count_predictions
 from api.predict import service
 from api.predict.schemas import (
     BatchPredictionRead,
@@ -17,12 +18,18 @@ router = APIRouter(prefix="/v1/predict", tags=["predict"])
 
 
 @router.post("", response_model=PredictionRead)
-def predict(payload: PredictRequest, server: ModelServerDep) -> PredictionRead:
+def predict(payload: PredictRequest, server: ModelServerDep, request: Request) -> PredictionRead:
     """Probabilities of dot, single, two, three, four, six, wicket for the next ball."""
-    return service.predict(server, payload)
+    prediction = service.predict(server, payload)
+    count_predictions(request, prediction.model_version)
+    return prediction
 
 
 @router.post("/batch", response_model=BatchPredictionRead)
-def predict_batch(payload: BatchPredictRequest, server: ModelServerDep) -> BatchPredictionRead:
+def predict_batch(
+    payload: BatchPredictRequest, server: ModelServerDep, request: Request
+) -> BatchPredictionRead:
     """Many balls in one request and one forward pass."""
-    return service.predict_batch(server, payload)
+    predictions = service.predict_batch(server, payload)
+    count_predictions(request, predictions.model_version, len(predictions.items))
+    return predictions

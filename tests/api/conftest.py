@@ -18,7 +18,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import make_engine
+from api.auth.keys import create_api_key
+from api.db import make_engine, transaction
 from api.main import create_app
 from api.maintenance.dispatcher import Dispatcher
 from api.settings import PROJECT_ROOT, Settings
@@ -89,6 +90,11 @@ def settings(tmp_path: Path) -> Settings:
         artifact_root=tmp_path / "artifacts",
         maintenance_enabled=False,
         max_attempts=3,
+        # Threads of one test share its single connection: once a key has been checked,
+        # its later requests must not need it again, and no background refresh of the
+        # production alias may open a second session on it in the middle of a request.
+        auth_cache_s=3600,
+        model_refresh_s=0,
     )
 
 
@@ -115,11 +121,28 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def client_for(settings: Settings, session_factory: sessionmaker[Session]) -> TestClient:
+def anonymous_client_for(settings: Settings, session_factory: sessionmaker[Session]) -> TestClient:
+    """A client of a fresh app on the test's transaction that sends no API key."""
     app = create_app(settings)
     app.state.session_factory = session_factory
     app.state.dispatcher = Dispatcher(app.state.dispatcher.broker, session_factory)
     return TestClient(app, raise_server_exceptions=True)
+
+
+def make_key(session_factory: sessionmaker[Session], *scopes: str, name: str = "test") -> str:
+    """A new API key with ``scopes`` in the test's transaction; returns its plaintext."""
+    with transaction(session_factory) as session:
+        plaintext, _ = create_api_key(session, name=name, scopes=list(scopes))
+    return plaintext
+
+
+def client_for(settings: Settings, session_factory: sessionmaker[Session]) -> TestClient:
+    """A client that sends an admin key (every route accepts it) on each request."""
+    test_client = anonymous_client_for(settings, session_factory)
+    test_client.headers["Authorization"] = "Bearer " + make_key(
+        session_factory, "admin", name="test-admin"
+    )
+    return test_client
 
 
 @pytest.fixture
@@ -136,6 +159,21 @@ def client(
 ) -> Iterator[TestClient]:
     with client_for(settings, session_factory) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def anonymous_client(
+    settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
+) -> Iterator[TestClient]:
+    """A client that sends no key (for auth tests: headers are added per request)."""
+    with anonymous_client_for(settings, session_factory) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api_key(session_factory: sessionmaker[Session]) -> Callable[..., str]:
+    """``api_key("read", "train", name=...)``: a new key in the test's transaction."""
+    return lambda *scopes, name="test": make_key(session_factory, *scopes, name=name)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def test_register_records_what_the_version_is(served_client, db, settings, check
     assert body["variant"] == "base"
     assert body["data_version"] == "d1" and body["code_version"] == "c1"
     assert body["metrics"] == {"val_loss": 1.5}
-    assert len(body["sha256"]) == 64 and body["created_by"] == "ana"
+    assert len(body["sha256"]) == 64 and body["created_by"] == "ana (key:test-admin)"
     assert response.headers["Location"] == f"/v1/models/{body['version']}"
     assert served_client.get(f"/v1/models/{body['version']}").json()["sha256"] == body["sha256"]
     again = served_client.post("/v1/models", json={"run_id": run.id})
@@ -82,7 +82,10 @@ def test_promote_rollback_and_alias_history(served_client, db, settings, checkpo
         ("rollback", v3, v2),
         ("rollback", v2, v1),
     ]
-    assert [e["actor"] for e in history["history"]] == ["bo"] * 3 + ["anonymous"] * 2
+    # The verified key's name is recorded; X-Actor, taken as given, is kept in front of it.
+    assert [e["actor"] for e in history["history"]] == ["bo (key:test-admin)"] * 3 + [
+        "key:test-admin"
+    ] * 2
 
 
 def test_promotion_refuses_a_checkpoint_changed_after_registration(

@@ -110,10 +110,26 @@ class Service:
         )  # fmt: skip
 
     def migrate(self) -> None:
+        """Create the schema, then give the harness's client an admin key of this database."""
         subprocess.run(
             [sys.executable, "-m", "api", "migrate"], cwd=PROJECT_ROOT, env=self.env,
             check=True, capture_output=True,
         )  # fmt: skip
+        self.http.headers["Authorization"] = f"Bearer {self.create_key('admin', name='e2e')}"
+
+    def create_key(self, *scopes: str, name: str) -> str:
+        """A new API key in the service's database (as `cricket-gnn keys create` makes one)."""
+        from api.auth.keys import create_api_key
+        from api.db import make_engine, make_session_factory, transaction
+
+        url = self.env.get("DATABASE_URL") or f"sqlite:///{self.tmp_path / 'var/cricket_gnn.db'}"
+        engine = make_engine(url)
+        try:
+            with transaction(make_session_factory(engine)) as session:
+                plaintext, _ = create_api_key(session, name=name, scopes=list(scopes))
+        finally:
+            engine.dispose()
+        return plaintext
 
     def start_api(self) -> None:
         from api.__main__ import uvicorn_command

@@ -103,6 +103,11 @@ def test_serve_command_runs_api_and_worker_and_stops_cleanly_on_ctrl_c(
         banner = f"training service: {service.url}"
         service.wait(lambda: banner in output.read_text(), timeout=60, what="the serve banner")
         assert service.http.get("/readyz").status_code == 200
+        # The embedded default prints the local admin key it keeps in var/admin-key.
+        local_key = (service.tmp_path / "var" / "admin-key").read_text().strip()
+        assert f"local admin API key: {local_key}" in output.read_text()
+        as_local = {"Authorization": f"Bearer {local_key}"}
+        assert service.http.get("/v1/keys/me", headers=as_local).json()["name"] == "local-admin"
         run_id = service.submit({**TINY_JOB, "epochs": 1, "seeds": [5]})["runs"][0]["id"]
         run = service.wait_run(run_id, lambda r: r["status"] in FINAL, timeout=90)
         assert run["status"] == "succeeded"

@@ -1,0 +1,1 @@
+"""API keys with scopes: creation, verification, and the one route → scope table."""

@@ -1,0 +1,1 @@
+"""Prometheus metrics, request ids and structured (JSON) logs."""
