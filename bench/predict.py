@@ -10,7 +10,10 @@ its history, registers and promotes a model, then measures over HTTP:
   * live session next-ball GET /v1/matches/{id}/prediction p50/p99 at innings ball 100
     (each session has 99 deliveries, the 100th is appended, then the prediction read);
   * failed requests while 10 promotions happen under 16 concurrent clients;
-and in-process: Predictor.predict and the bare model forward for the same input.
+and in-process, for the same inputs: Predictor.predict (parse + features + forward),
+the forward alone (Predictor.predict_prepared on a parsed state), the live next-ball
+prediction at ball 100, and the HTTP/in-process ratio. The 1-minute load average is
+printed with the table: on a shared 2-core box, compare numbers from one run only.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,8 +81,9 @@ def _make_checkpoint(path: Path, archive: Path) -> list[str]:
     return list(fitted.players[:4])
 
 
-def _register(env: dict[str, str], checkpoint: Path, copies: int) -> list[int]:
-    """Rows for a finished run with `copies` checkpoint kinds (distinct files)."""
+def _register(env: dict[str, str], checkpoint: Path, copies: int) -> tuple[list[int], str | None]:
+    """Rows for a finished run with `copies` checkpoint kinds (distinct files), and an
+    admin API key (None where the API has no keys)."""
     from api.db import Checkpoint, Job, Run, make_engine, make_session_factory, transaction
     from api.models.artifacts import sha256_of
     from api.settings import Settings
@@ -104,8 +109,15 @@ def _register(env: dict[str, str], checkpoint: Path, copies: int) -> list[int]:
             session.add(Checkpoint(run_id=run.id, kind="best_loss", path=str(target),
                                    sha256=sha256_of(target), size_bytes=target.stat().st_size))  # fmt: skip
             run_ids.append(run.id)
+        key = None
+        try:
+            from api.auth.keys import create_api_key
+        except ImportError:
+            pass
+        else:
+            key, _ = create_api_key(session, name="bench", scopes=["admin"])
     engine.dispose()
-    return run_ids
+    return run_ids, key
 
 
 def _body(players: list[str], balls: int) -> dict[str, Any]:
@@ -127,10 +139,15 @@ def _body(players: list[str], balls: int) -> dict[str, Any]:
     }
 
 
+HEADERS: dict[str, str] = {}
+
+
 async def _load(url: str, path: str, body: Any, clients: int, requests: int) -> list[float]:
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=url, limits=limits, timeout=30, headers=HEADERS
+    ) as client:
 
         async def worker(count: int) -> None:
             for _ in range(count):
@@ -146,7 +163,7 @@ async def _load(url: str, path: str, body: Any, clients: int, requests: int) -> 
 async def _promotions_under_load(url: str, body: Any, versions: list[int]) -> tuple[int, int]:
     failures, done = 0, 0
     stop = asyncio.Event()
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=HEADERS) as client:
 
         async def worker() -> None:
             nonlocal failures, done
@@ -191,7 +208,10 @@ def main() -> None:
     }
     subprocess.run([sys.executable, "-m", "api", "migrate"], env=env, cwd=ROOT, check=True,
                    capture_output=True)  # fmt: skip
-    run_ids = _register(env, checkpoint, copies=2)
+    run_ids, key = _register(env, checkpoint, copies=2)
+    if key is not None:
+        HEADERS["Authorization"] = f"Bearer {key}"
+    load_before = os.getloadavg()[0]
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     rows: list[tuple[str, str]] = []
@@ -208,45 +228,68 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        with httpx.Client(base_url=url, timeout=300) as client:
+        with httpx.Client(base_url=url, timeout=300, headers=HEADERS) as client:
             versions = [client.post("/v1/models", json={"run_id": r}).json()["version"]
                         for r in run_ids]  # fmt: skip
             client.post(f"/v1/models/{versions[0]}/promote").raise_for_status()  # loads history
             body = _body(players, 30)
             for _ in range(20):
                 client.post("/v1/predict", json=body).raise_for_status()  # warm up
+            # The server's own CPU time per request: unlike wall-clock latency, it barely
+            # moves with the load other processes put on the box.
+            process = psutil.Process(server.pid)
+
+            def cpu() -> float:
+                times = process.cpu_times()
+                return float(times.user + times.system)
+
             for clients in (1, 16):
+                cpu0 = cpu()
                 lat = asyncio.run(_load(url, "/v1/predict", body, clients, args.requests))
+                used = (cpu() - cpu0) / len(lat)
                 rows.append((f"single /v1/predict p50 / p99 @ c={clients}",
-                             f"{_percentile(lat, 50)*1e3:.1f} / {_percentile(lat, 99)*1e3:.1f} ms"))  # fmt: skip
+                             f"{_percentile(lat, 50)*1e3:.1f} / {_percentile(lat, 99)*1e3:.1f} ms"
+                             f"  (server CPU {used*1e3:.1f} ms/request)"))  # fmt: skip
             batch = {"items": [_body(players, i % 120) for i in range(256)]}
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), cpu()
             for _ in range(5):
                 client.post("/v1/predict/batch", json=batch).raise_for_status()
             rate = 5 * 256 / (time.perf_counter() - started)
-            rows.append(("batch /v1/predict/batch (256/request)", f"{rate:,.0f} predictions/s"))
+            per_core = 5 * 256 / (cpu() - cpu0)
+            rows.append(("batch /v1/predict/batch (256/request)",
+                         f"{rate:,.0f} predictions/s  ({per_core:,.0f}/s per server CPU-second)"))  # fmt: skip
             full = _body(players, 100)
             live_lat, append_lat = [], []
-            for _ in range(30):
+            live_cpu, append_cpu = 0.0, 0.0
+            for _ in range(50):
                 start = {"context": full["context"], "deliveries": full["deliveries"][:99]}
                 match_id = client.post("/v1/matches", json=start).json()["match_id"]
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), cpu()
                 client.post(f"/v1/matches/{match_id}/deliveries",
                             json={"deliveries": full["deliveries"][99:]}).raise_for_status()  # fmt: skip
-                t1 = time.perf_counter()
+                t1, cpu1 = time.perf_counter(), cpu()
                 client.get(f"/v1/matches/{match_id}/prediction").raise_for_status()
                 append_lat.append(t1 - t0)
                 live_lat.append(time.perf_counter() - t1)
+                append_cpu += cpu1 - cpu0
+                live_cpu += cpu() - cpu1
             rows.append(("live append 1 delivery p50 / p99 @ ball 100",
-                         f"{_percentile(append_lat, 50)*1e3:.1f} / {_percentile(append_lat, 99)*1e3:.1f} ms"))  # fmt: skip
+                         f"{_percentile(append_lat, 50)*1e3:.1f} / {_percentile(append_lat, 99)*1e3:.1f} ms"
+                         f"  (server CPU {append_cpu / 50 * 1e3:.1f} ms)"))  # fmt: skip
             rows.append(("live next-ball prediction p50 / p99 @ ball 100",
-                         f"{_percentile(live_lat, 50)*1e3:.1f} / {_percentile(live_lat, 99)*1e3:.1f} ms"))  # fmt: skip
+                         f"{_percentile(live_lat, 50)*1e3:.1f} / {_percentile(live_lat, 99)*1e3:.1f} ms"
+                         f"  (server CPU {live_cpu / 50 * 1e3:.1f} ms)"))  # fmt: skip
             failures, done = asyncio.run(_promotions_under_load(url, body, versions))
             rows.append(("failed requests during 10 promotions (c=16)", f"{failures} of {done}"))
     finally:
         server.terminate()
         server.wait(timeout=20)
     rows.extend(_in_process(checkpoint, archive, players))
+    http_p50 = float(rows[0][1].split()[0])
+    in_process = float(rows[-2][1].split()[0])  # Predictor.predict p50
+    rows.append(("HTTP single p50 / in-process predict p50", f"{http_p50 / in_process:.2f}x"))
+    rows.append(("1-min load average (before / after; 2 cores)",
+                 f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"))  # fmt: skip
     width = max(len(name) for name, _ in rows)
     print(f"{'measure':<{width}}  value")
     for name, value in rows:
@@ -257,6 +300,7 @@ def _in_process(checkpoint: Path, archive: Path, players: list[str]) -> list[tup
     import torch
 
     from cricket_gnn.data.archive import load_archive
+    from cricket_gnn.inference.live import LiveInnings
     from cricket_gnn.inference.predictor import Predictor
     from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
 
@@ -268,25 +312,39 @@ def _in_process(checkpoint: Path, archive: Path, players: list[str]) -> list[tup
         deliveries=tuple(body["deliveries"]),
         next_ball=NextBall(**body["next_ball"]),
     )
-    times = []
-    for _ in range(200):
-        started = time.perf_counter()
-        predictor.predict(state)
-        times.append(time.perf_counter() - started)
-    # The bare forward pass, timed with hooks around the model inside the same calls.
-    forward: list[float] = []
-    marks: list[float] = []
-    predictor.model.register_forward_pre_hook(lambda *_: marks.append(time.perf_counter()))
-    predictor.model.register_forward_hook(
-        lambda *_: forward.append(time.perf_counter() - marks[-1])
-    )
-    with torch.no_grad():
-        for _ in range(200):
-            predictor.predict(state)
+    prepared = predictor.prepare(state)
+
+    def timed(call: Any, repeats: int = 200) -> list[float]:
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+        return times
+
+    timed(lambda: predictor.predict(state), 20)  # warm up
+    predict = timed(lambda: predictor.predict(state))
+    forward = timed(lambda: predictor.predict_prepared([prepared]))
+    full = _body(players, 100)
+    live_times, append_times = [], []
+    for _ in range(50):
+        live = LiveInnings(predictor, MatchContext(**full["context"]))
+        live.append(full["deliveries"][:99])
+        live.advance(predictor)
+
+        def append(live: LiveInnings = live) -> None:  # as POST .../deliveries does
+            live.append(full["deliveries"][99:])
+            live.advance(predictor)
+
+        append_times += timed(append, 1)
+        live_times += timed(lambda live=live: live.predict(predictor), 1)
     return [
-        ("in-process Predictor.predict p50 (30 balls)", f"{_percentile(times, 50) * 1e3:.2f} ms"),
-        ("in-process model forward p50 (same input)", f"{_percentile(forward, 50) * 1e3:.2f} ms"),
-    ]
+        ("in-process live append + ball encoding p50 @ ball 100",
+         f"{_percentile(append_times, 50) * 1e3:.2f} ms"),
+        ("in-process live next-ball p50 @ ball 100", f"{_percentile(live_times, 50) * 1e3:.2f} ms"),
+        ("in-process Predictor.predict p50 (30 balls)", f"{_percentile(predict, 50) * 1e3:.2f} ms"),
+        ("in-process forward p50 (same input, parsed)", f"{_percentile(forward, 50) * 1e3:.2f} ms"),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,9 +30,11 @@ def start_match(payload: MatchCreate, server: ModelServerDep, store: MatchStoreD
 
 
 @router.post("/{match_id}/deliveries", response_model=MatchRead)
-def append_deliveries(match_id: str, payload: DeliveriesAppend, store: MatchStoreDep) -> MatchRead:
+def append_deliveries(
+    match_id: str, payload: DeliveriesAppend, server: ModelServerDep, store: MatchStoreDep
+) -> MatchRead:
     """Append deliveries in order; all are refused if one is impossible."""
-    return service.append(store, match_id, payload)
+    return service.append(server, store, match_id, payload)
 
 
 @router.get("/{match_id}/prediction", response_model=MatchPrediction)

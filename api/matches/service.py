@@ -34,16 +34,23 @@ def start(server: ModelServer, store: MatchStore, payload: MatchCreate) -> Match
             deliveries_of(payload.deliveries),
             None if payload.next_ball is None else next_ball_of(payload.next_ball),
         )
+    live.advance(served.predictor)
     return to_read(store.add(live), live)
 
 
-def append(store: MatchStore, match_id: str, payload: DeliveriesAppend) -> MatchRead:
+def append(
+    server: ModelServer, store: MatchStore, match_id: str, payload: DeliveriesAppend
+) -> MatchRead:
     live = store.get(match_id)
     with impossible_states_are_422():
         live.append(
             deliveries_of(payload.deliveries),
             None if payload.next_ball is None else next_ball_of(payload.next_ball),
         )
+    # The new balls' model work is done now, so the next read only scores the pending ball.
+    served = server.served_or_none()
+    if served is not None and served.predictor.history is live.history:
+        live.advance(served.predictor)
     return to_read(match_id, live)
 
 

@@ -83,7 +83,9 @@ class DeliveryIn(Strict):
     non_striker: PlayerId = _Name
     bowler: PlayerId = _Name
     runs: RunsIn
-    extras: ExtrasIn = Field(default_factory=lambda: ExtrasIn())
+    # None, not a default ExtrasIn(): building that default cost more than validating
+    # the rest of the delivery (bench/predict.py, batch of 15k deliveries).
+    extras: ExtrasIn | None = None
     wickets: list[WicketIn] = Field(default_factory=list, max_length=2)
 
     @model_validator(mode="after")

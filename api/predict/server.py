@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from api.db import ModelAliasName, ModelVersion, SessionFactory
 from api.errors import ServiceUnavailableError
 from api.models.artifacts import verified_checkpoint
+from api.predict.batching import MicroBatcher
 
 if TYPE_CHECKING:
     from cricket_gnn.data.table import DeliveryTable
@@ -59,6 +60,8 @@ class ModelServer:
         self.torch_threads = torch_threads
         self._checked_at = time.monotonic()
         self._refreshing = threading.Lock()
+        # Concurrent single predictions share forward passes (api.predict.batching).
+        self.batcher = MicroBatcher()
 
     @property
     def served(self) -> ServedModel:
@@ -71,6 +74,10 @@ class ModelServer:
                 "then POST /v1/models/{version}/promote?alias=production.",
             )
         return served
+
+    def served_or_none(self) -> ServedModel | None:
+        """The current model, or None while nothing is in production."""
+        return self._served
 
     @property
     def version(self) -> int | None:

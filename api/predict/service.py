@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from api.errors import InvalidRequestError
 from api.predict.schemas import (
     BatchPredictionRead,
@@ -49,8 +51,12 @@ def next_ball_of(next_ball: NextBallIn) -> NextBall:
     return NextBall(**next_ball.model_dump())
 
 
+_DELIVERIES = TypeAdapter(list[DeliveryIn])
+
+
 def deliveries_of(deliveries: list[DeliveryIn]) -> list[dict[str, Any]]:
-    return [d.model_dump() for d in deliveries]
+    dumped: list[dict[str, Any]] = _DELIVERIES.dump_python(deliveries)  # one call, not one each
+    return dumped
 
 
 def state_of(request: PredictRequest) -> InningsState | CompactState:
@@ -71,8 +77,9 @@ def to_read(prediction: Prediction, version: int) -> PredictionRead:
 def predict(server: ModelServer, request: PredictRequest) -> PredictionRead:
     served = server.served  # one reference for the whole request
     with impossible_states_are_422():
-        state = state_of(request)
-        return to_read(served.predictor.predict(state), served.version)
+        prepared = served.predictor.prepare(state_of(request))
+    # Checked in this thread; the forward pass may be shared with concurrent requests.
+    return to_read(server.batcher.predict(served.predictor, prepared), served.version)
 
 
 def predict_batch(server: ModelServer, request: BatchPredictRequest) -> BatchPredictionRead:

@@ -82,13 +82,20 @@ def _neighbour_edges(key: np.ndarray, position: np.ndarray, k: int) -> tuple[np.
     return np.concatenate(src), np.concatenate(dst), np.concatenate(rank)
 
 
-def _query_features(block: RowBlock) -> np.ndarray:
-    x = np.zeros((len(block), QUERY_DIM), dtype=np.float32)
-    x[:, 0] = block.innings_no == 2
-    x[np.arange(len(block)), 1 + block.phase] = 1.0
-    x[:, 6] = (block.legal_over * 6 + block.ball_in_over) / 120.0
-    x[:, 7] = block.ball_in_over / 6.0
+def query_features(
+    innings_no: np.ndarray, phase: np.ndarray, legal_over: np.ndarray, ball_in_over: np.ndarray
+) -> np.ndarray:
+    """Features of each row's query node: chase flag, phase one-hot, progress. [n, QUERY_DIM]"""
+    x = np.zeros((innings_no.shape[0], QUERY_DIM), dtype=np.float32)
+    x[:, 0] = innings_no == 2
+    x[np.arange(innings_no.shape[0]), 1 + phase] = 1.0
+    x[:, 6] = (legal_over * 6 + ball_in_over) / 120.0
+    x[:, 7] = ball_in_over / 6.0
     return x
+
+
+def _query_features(block: RowBlock) -> np.ndarray:
+    return query_features(block.innings_no, block.phase, block.legal_over, block.ball_in_over)
 
 
 class HeteroDataBuilder:

@@ -68,6 +68,7 @@ class InningsColumns:
         self.length = 0
         self.wickets = 0
         self.runs = 0
+        self._wickets_after = [0]  # wickets fallen after the first i deliveries
         self._last_actors = ("", "", "")
         self._data = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _DTYPES.items()}
 
@@ -95,6 +96,7 @@ class InningsColumns:
         self.length += 1
         self._last_actors = (str(row["batter"]), str(row["non_striker"]), str(row["bowler"]))
         self.wickets += row["dismissals"]
+        self._wickets_after.append(self.wickets)
         self.runs += row["runs_total"]
 
     def last_actors(self) -> NextBall:
@@ -102,13 +104,27 @@ class InningsColumns:
         striker, non_striker, bowler = self._last_actors
         return NextBall(striker=striker, non_striker=non_striker, bowler=bowler)
 
+    def played(self, context: MatchContext, match_index: int) -> dict[str, np.ndarray]:
+        """Columns of the deliveries so far (no pending row), derived."""
+        columns = {name: values[: self.length].copy() for name, values in self._data.items()}
+        columns.update(context_columns(context, self.length, match_index))
+        add_derived_columns(columns)
+        return columns
+
     def prefix(
-        self, context: MatchContext, next_ball: NextBall, match_index: int
+        self,
+        context: MatchContext,
+        next_ball: NextBall,
+        match_index: int,
+        length: int | None = None,
     ) -> dict[str, np.ndarray]:
-        """Columns of the deliveries so far plus the pending one (outcome zeros), derived."""
-        if self.wickets >= _MAX_WICKETS:
+        """Columns of the first `length` deliveries (default: all) plus the pending one
+        (outcome zeros), derived."""
+        length = self.length if length is None else length
+        assert 0 <= length <= self.length
+        if self._wickets_after[length] >= _MAX_WICKETS:
             raise InvalidInningsState("next_ball", "the innings is over: 10 wickets fell")
-        n = self.length + 1
+        n = length + 1
         columns = {name: values[:n].copy() for name, values in self._data.items()}
         for name in DELIVERY_FIELDS:
             if name in columns:

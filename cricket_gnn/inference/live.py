@@ -1,12 +1,14 @@
 """A live innings: deliveries arrive one at a time and the next ball is predicted.
 
 Cost per appended delivery: one `parse_delivery` and a write into growable numpy
-columns (amortised O(1)); nothing is re-parsed and careers are looked up from the
-predictor's precomputed career tables. Cost per prediction, honestly: the causal
-features are recomputed vectorised over the prefix (O(n) numpy, n <= ~130 rows), the
-prefix graph has O(n·k) edges and the forward pass is O(n·k) — the model needs every
-earlier ball node to answer for the pending one. A prediction is cached until the next
-append, so repeated reads of the same state cost O(1).
+columns (amortised O(1)). Cost per prediction: the model work is O(1) per new ball —
+the session keeps every layer's ball-node keys/values (ball nodes only hear earlier
+balls, so they never change), encodes only the balls added since the last prediction
+against them, and scores the pending ball alone (inference.staged). The numpy feature
+and edge building for the pending row is still vectorised over the prefix (O(n) with
+n <= ~130 rows, a fraction of a millisecond). A prediction is cached until the next
+append, so repeated reads of the same state cost O(1); a promoted model rebuilds the
+ball states once, on its first prediction for the session.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cricket_gnn.inference.state import InvalidInningsState, MatchContext, NextB
 if TYPE_CHECKING:
     # Only for types: the API imports this module without paying for torch.
     from cricket_gnn.inference.predictor import Predictor
+    from cricket_gnn.inference.staged import BallStates
 
 
 class LiveInnings:
@@ -33,6 +36,7 @@ class LiveInnings:
         self.innings = predictor.new_innings()
         self.next_ball: NextBall | None = None
         self._cached: tuple[Predictor, NextBall, Prediction] | None = None
+        self._balls: tuple[Predictor, BallStates] | None = None  # one model's ball states
         self._lock = threading.Lock()
 
     @property
@@ -58,6 +62,15 @@ class LiveInnings:
                 self.next_ball = self.innings.last_actors()
             self._cached = None
 
+    def advance(self, predictor: Predictor) -> None:
+        """Encode the balls appended since the last call for `predictor` (O(1) model work
+        per ball), so that the next prediction only scores the pending ball."""
+        if predictor.history is not self.history:
+            raise ValueError("the predictor's history differs from this session's")
+        with self._lock:
+            balls = self._balls[1] if self._balls and self._balls[0] is predictor else None
+            self._balls = (predictor, predictor.extend_balls(self.innings, self.context, balls))
+
     def predict(self, predictor: Predictor, next_ball: NextBall | None = None) -> Prediction:
         """The next ball's prediction (cached until the next append or model change)."""
         if predictor.history is not self.history:
@@ -71,6 +84,8 @@ class LiveInnings:
             cached = self._cached
             if cached is not None and cached[0] is predictor and cached[1] == actors:
                 return cached[2]
-            prediction = predictor.predict_innings(self.innings, self.context, actors)
+            balls = self._balls[1] if self._balls and self._balls[0] is predictor else None
+            prediction, balls = predictor.predict_innings(self.innings, self.context, actors, balls)
+            self._balls = (predictor, balls)
             self._cached = (predictor, actors, prediction)
             return prediction

@@ -1,14 +1,19 @@
-"""Ball-outcome prediction for one innings state, from a checkpoint and a history archive.
+"""Ball-outcome prediction for innings states, from a checkpoint and a history archive.
 
-The predictor runs exactly the offline pipeline on the innings prefix whose last row is
-the pending ball: importer columns -> causal features -> train-fitted normalisation ->
-prefix graph -> model -> softmax(logits / temperature). So its answer for delivery t of
-an archived innings equals the offline model's output for t in the whole-innings graph.
+The predictor runs the offline pipeline on the innings prefix whose last row is the
+pending ball: importer columns -> causal features -> train-fitted normalisation -> the
+prefix's edges -> model -> softmax(logits / temperature). So its answer for delivery t
+of an archived innings equals the offline model's output for t in the whole-innings graph.
+
+The model runs in two stages (inference.staged): ball nodes are encoded once per innings
+(several states of one innings share them; a live session extends them ball by ball),
+then only the pending rows are scored. No HeteroData is built on this path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,20 +21,35 @@ import torch
 
 from cricket_gnn.data.career import CareerTable, batting_career, bowling_career
 from cricket_gnn.data.cricsheet import normalise_name, normalise_venue
-from cricket_gnn.data.features import ball_features, context_features, target_phase
+from cricket_gnn.data.features import context_features, target_phase
 from cricket_gnn.data.fitted import FittedState
 from cricket_gnn.data.table import DeliveryTable, add_derived_columns
-from cricket_gnn.graphs.builder import HeteroDataBuilder, RowBlock
+from cricket_gnn.graphs.builder import query_features
 from cricket_gnn.inference.columns import InningsColumns, PlayerIndex, context_columns
+from cricket_gnn.inference.graph_inputs import (
+    ball_inputs,
+    edges_into,
+    relation_keys,
+    token_edges,
+)
+from cricket_gnn.inference.staged import (
+    BallStates,
+    TokenRows,
+    encode_balls,
+    new_ball_states,
+    score_rows,
+)
 from cricket_gnn.inference.state import (
     COLD_START_SLOTS,
     CompactState,
     InningsState,
+    InvalidInningsState,
     MatchContext,
     NextBall,
     Prediction,
 )
 from cricket_gnn.models import CricketHeteroGNN
+from cricket_gnn.models.hetero_gnn import BALL_TO_BALL
 from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
 
 _PLAYER_NODES = {
@@ -91,7 +111,6 @@ class Predictor:
         )
         self._venue_vocab = {name: i + 1 for i, name in enumerate(fitted.venues)}
         self._team_vocab = {name: i + 1 for i, name in enumerate(fitted.teams)}
-        self._builder = HeteroDataBuilder()
 
     @classmethod
     def from_checkpoint(
@@ -121,27 +140,84 @@ class Predictor:
         return self.predict_batch([state])[0]
 
     def predict_batch(self, states: Sequence[InningsState | CompactState]) -> list[Prediction]:
-        """Many states in one graph and one forward pass."""
-        parts, player_indexes = [], []
-        for state in states:
-            if isinstance(state, CompactState):
-                players = PlayerIndex(self.player_lookup, self.num_history_players)
-                parts.append(self.compact_columns(state, players))
-            else:
-                innings = self.new_innings()
-                for i, delivery in enumerate(state.deliveries):
+        """Many states in one forward pass; states that are prefixes of one innings (same
+        context, one's deliveries start the other's) share that innings' ball nodes."""
+        return self.predict_prepared(self.prepare_batch(states))
+
+    def prepare(self, state: InningsState | CompactState) -> PreparedState:
+        """Parse and check one state (raises InvalidInningsState); no model work."""
+        if isinstance(state, CompactState):
+            players = PlayerIndex(self.player_lookup, self.num_history_players)
+            columns = self.compact_columns(state, players)
+            return PreparedState(columns, players, state.context, state.next_ball, 0)
+        innings = self.new_innings()
+        for i, delivery in enumerate(state.deliveries):
+            innings.append(delivery, f"deliveries[{i}]")
+        columns = innings.prefix(state.context, state.next_ball, self.match_index)
+        return PreparedState(
+            columns, innings.players, state.context, state.next_ball, innings.length
+        )
+
+    def prepare_batch(self, states: Sequence[InningsState | CompactState]) -> list[PreparedState]:
+        """`prepare` for each state, parsing an innings shared by several states once."""
+        prepared: list[PreparedState | None] = [None] * len(states)
+        for members in _prefix_groups(states):
+            head = states[members[0]]
+            assert isinstance(head, InningsState)
+            innings = self.new_innings()
+            try:
+                for i, delivery in enumerate(head.deliveries):
                     innings.append(delivery, f"deliveries[{i}]")
-                players = innings.players
-                parts.append(innings.prefix(state.context, state.next_ball, self.match_index))
-            player_indexes.append(players)
-        return self._run(parts, player_indexes, [(s.context, s.next_ball) for s in states])
+            except InvalidInningsState:
+                continue  # each state is prepared alone below and names its own error
+            for index in members:
+                state = states[index]
+                assert isinstance(state, InningsState)
+                columns = innings.prefix(
+                    state.context, state.next_ball, self.match_index, len(state.deliveries)
+                )
+                prepared[index] = PreparedState(
+                    columns,
+                    innings.players,
+                    state.context,
+                    state.next_ball,
+                    len(state.deliveries),
+                    innings,
+                )
+        return [
+            p if p is not None else self.prepare(s) for p, s in zip(prepared, states, strict=True)
+        ]
+
+    def extend_balls(
+        self, innings: InningsColumns, context: MatchContext, balls: BallStates | None = None
+    ) -> BallStates:
+        """Encode the deliveries of `innings` that `balls` lacks (a new BallStates if None):
+        the model work of a live session's new balls, O(1) per ball. The states are valid
+        for this predictor only."""
+        n = innings.length
+        with torch.inference_mode():
+            balls = balls if balls is not None else new_ball_states(self.model)
+            if balls.num_balls < n:
+                columns = innings.played(context, self.match_index)
+                vocab = self._ball_vocab(columns, innings.players)
+                rows = np.arange(balls.num_balls, n)
+                self._encode_balls(columns, rows, np.arange(n), vocab, balls)
+        return balls
 
     def predict_innings(
-        self, innings: InningsColumns, context: MatchContext, next_ball: NextBall
-    ) -> Prediction:
-        """Prediction after an innings' appended deliveries (the live session's path)."""
+        self,
+        innings: InningsColumns,
+        context: MatchContext,
+        next_ball: NextBall,
+        balls: BallStates | None = None,
+    ) -> tuple[Prediction, BallStates]:
+        """The live session's path: encode only the deliveries `balls` lacks, then score the
+        pending ball alone. Returns the prediction and the ball states to keep."""
         columns = innings.prefix(context, next_ball, self.match_index)
-        return self._run([columns], [innings.players], [(context, next_ball)])[0]
+        prepared = PreparedState(columns, innings.players, context, next_ball, innings.length)
+        balls = self.extend_balls(innings, context, balls)
+        with torch.inference_mode():
+            return self._score([prepared], [0], balls)[0], balls
 
     def compact_columns(self, state: CompactState, players: PlayerIndex) -> dict[str, np.ndarray]:
         """One pending row whose score, wickets and balls come from the scoreboard."""
@@ -168,75 +244,118 @@ class Predictor:
         columns["prior_wickets"] = np.array([state.wickets], dtype=np.float64)
         return columns
 
-    def _run(
-        self,
-        parts: list[dict[str, np.ndarray]],
-        player_indexes: list[PlayerIndex],
-        actors: list[tuple[MatchContext, NextBall]],
-    ) -> list[Prediction]:
-        lengths = np.array([p["match"].shape[0] for p in parts])
-        for part in parts:  # full-form rows start from an empty scoreboard
-            for name in ("prior_runs", "prior_wickets"):
-                part.setdefault(name, np.zeros(part["match"].shape[0]))
-        c = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-        group = np.repeat(np.arange(len(parts)), lengths)
-        c["innings_id"] = group.astype(np.int32)
-        raw = context_features(c, self.batting, self.bowling)
-        context = {name: self.fitted.normalise(name, values) for name, values in raw.items()}
-        ids, cold = self._identity_ids(parts, player_indexes, actors, lengths)
-        ball_x = ball_features(c)
-        block = RowBlock(
-            context=context,
-            ids=ids,
-            ball_x=ball_x,
-            ball_ids=np.stack([ids["striker_identity"], ids["bowler_identity"]], axis=1),
-            has_ball=np.ones(len(group), dtype=bool),
-            group=group,
-            position=c["delivery_index"].astype(np.int64),
-            batter=c["batter"].astype(np.int64),
-            bowler=c["bowler"].astype(np.int64),
-            legal_over=c["legal_over"].astype(np.int64),
-            ball_in_over=c["ball_in_over"].astype(np.int64),
-            innings_no=c["innings"].astype(np.int64),
-            phase=target_phase(c),
-            labels=np.full(len(group), -1, dtype=np.int64),
-            match=c["match"].astype(np.int64),
+    def predict_prepared(self, prepared: Sequence[PreparedState]) -> list[Prediction]:
+        """One forward pass for prepared states (see prepare / prepare_batch)."""
+        # Ball nodes: one copy of each innings, from its longest state's columns.
+        longest: dict[int, int] = {}
+        for i, state in enumerate(prepared):
+            key = id(state.shares_balls_with())
+            if key not in longest or state.num_balls > prepared[longest[key]].num_balls:
+                longest[key] = i
+        sources = [i for i in longest.values() if prepared[i].num_balls > 0]
+        start = dict(
+            zip(sources, np.cumsum([0] + [prepared[i].num_balls for i in sources]), strict=False)
         )
-        last = np.cumsum(lengths) - 1  # the pending row of each state
-        block.has_ball[last] = False
-        with torch.no_grad():
-            # Only the pending rows are scored: the rest of each prefix feeds them via ball
-            # nodes, but its own context tokens and heads would be wasted work.
-            graph = self._builder.build(block)
-            logits = self.model(graph, targets=torch.from_numpy(last.astype(np.int64)))
-            probs = torch.softmax(logits / self.temperature, dim=-1)
+        ball_offset = np.array(
+            [start.get(longest[id(p.shares_balls_with())], 0) for p in prepared], dtype=np.int64
+        )
+        with torch.inference_mode():
+            balls = new_ball_states(self.model)
+            if sources:
+                parts = [prepared[i].columns for i in sources]
+                c = _concat(parts)
+                lengths = [p["match"].shape[0] for p in parts]
+                c["innings_id"] = np.repeat(np.arange(len(parts)), lengths).astype(np.int32)
+                vocabs = [
+                    self._ball_vocab(prepared[i].columns, prepared[i].players) for i in sources
+                ]
+                vocab = (
+                    np.concatenate([v[0] for v in vocabs]),
+                    np.concatenate([v[1] for v in vocabs]),
+                )
+                is_ball = np.ones(c["match"].shape[0], dtype=bool)
+                is_ball[np.cumsum(lengths) - 1] = False  # each source's pending row
+                rows = np.flatnonzero(is_ball)
+                self._encode_balls(c, rows, np.cumsum(is_ball) - 1, vocab, balls)
+            return self._score(prepared, ball_offset, balls)
+
+    def _ball_vocab(
+        self, columns: dict[str, np.ndarray], players: PlayerIndex
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self._player_vocab_ids(columns["batter"], players),
+            self._player_vocab_ids(columns["bowler"], players),
+        )
+
+    def _encode_balls(
+        self,
+        c: dict[str, np.ndarray],
+        rows: np.ndarray,
+        ball_of_row: np.ndarray,
+        vocab: tuple[np.ndarray, np.ndarray],
+        balls: BallStates,
+    ) -> None:
+        """Append ball rows `rows` of derived columns `c` to `balls`, in order; every earlier
+        ball row of their innings is already there, at index ball_of_row[row]."""
+        position = c["delivery_index"].astype(np.int64)
+        keys = relation_keys(c["innings_id"], c["batter"], c["bowler"], c["legal_over"])
+        edges = edges_into(BALL_TO_BALL, keys, position, rows, ball_of_row)
+        x, ids, condition = ball_inputs(c, rows, self.fitted, vocab)
+        encode_balls(self.model, x, ids, condition, edges, balls)
+
+    def _score(
+        self,
+        prepared: Sequence[PreparedState],
+        ball_offset: Sequence[int] | np.ndarray,
+        balls: BallStates,
+    ) -> list[Prediction]:
+        """Score the pending row of each prepared state against the encoded balls."""
+        parts = [p.columns for p in prepared]
+        lengths = np.array([p["match"].shape[0] for p in parts])
+        c = _concat(parts)
+        c["innings_id"] = np.repeat(np.arange(len(parts)), lengths).astype(np.int32)
+        targets = np.cumsum(lengths) - 1  # the pending row of each state
+        raw = context_features(c, self.batting, self.bowling)
+        context = {name: self.fitted.normalise(name, raw[name][targets]) for name in raw}
+        ids, cold = self._identity_ids(prepared)
+        position = c["delivery_index"].astype(np.int64)
+        keys = relation_keys(c["innings_id"], c["batter"], c["bowler"], c["legal_over"])
+        ball_of_row = np.repeat(np.asarray(ball_offset, dtype=np.int64), lengths) + position
+        into_tokens, history = token_edges(
+            keys, position, targets, ball_of_row, self.model.flags["pooling"]
+        )
+        rows = TokenRows.from_numpy(
+            context,
+            ids,
+            query_features(
+                c["innings"][targets].astype(np.int64),
+                target_phase({"legal_over": c["legal_over"][targets]}),
+                c["legal_over"][targets].astype(np.int64),
+                c["ball_in_over"][targets].astype(np.int64),
+            ),
+            c["innings"][targets],
+        )
+        logits = score_rows(self.model, rows, into_tokens, history, balls)
+        probs = torch.softmax(logits / self.temperature, dim=-1)
         return [
-            Prediction(
-                probabilities=tuple(float(p) for p in probs[i]),
-                logits=tuple(float(v) for v in logits[i]),
-                cold_start=cold[i],
-            )
-            for i in range(len(parts))
+            Prediction(probabilities=tuple(p), logits=tuple(v), cold_start=cold[i])
+            for i, (p, v) in enumerate(zip(probs.tolist(), logits.tolist(), strict=True))
         ]
 
     def _identity_ids(
-        self,
-        parts: list[dict[str, np.ndarray]],
-        player_indexes: list[PlayerIndex],
-        actors: list[tuple[MatchContext, NextBall]],
-        lengths: np.ndarray,
+        self, prepared: Sequence[PreparedState]
     ) -> tuple[dict[str, np.ndarray], list[tuple[str, ...]]]:
+        """Vocabulary ids of each pending row's players, venue and teams; cold-start slots."""
         ids: dict[str, np.ndarray] = {}
         for node, column in _PLAYER_NODES.items():
-            ids[node] = np.concatenate(
-                [
-                    self._player_vocab_ids(p[column], x)
-                    for p, x in zip(parts, player_indexes, strict=True)
-                ]
+            ids[node] = np.array(
+                [self._player_vocab_ids(p.columns[column][-1:], p.players)[0] for p in prepared],
+                dtype=np.int64,
             )
         cold: list[tuple[str, ...]] = []
         venue, batting, bowling = [], [], []
-        for context, next_ball in actors:
+        for p in prepared:
+            context, next_ball = p.context, p.next_ball
             slots = {
                 "striker": self._player_vocab.get(next_ball.striker, 0),
                 "non_striker": self._player_vocab.get(next_ball.non_striker, 0),
@@ -249,9 +368,9 @@ class Predictor:
             venue.append(slots["venue"])
             batting.append(slots["batting_team"])
             bowling.append(slots["bowling_team"])
-        ids["venue"] = np.repeat(np.array(venue, dtype=np.int64), lengths)
-        ids["batting_team"] = np.repeat(np.array(batting, dtype=np.int64), lengths)
-        ids["bowling_team"] = np.repeat(np.array(bowling, dtype=np.int64), lengths)
+        ids["venue"] = np.array(venue, dtype=np.int64)
+        ids["batting_team"] = np.array(batting, dtype=np.int64)
+        ids["bowling_team"] = np.array(bowling, dtype=np.int64)
         return ids, cold
 
     def _player_vocab_ids(self, players: np.ndarray, index: PlayerIndex) -> np.ndarray:
@@ -261,3 +380,57 @@ class Predictor:
         for row in np.flatnonzero(~known):
             out[row] = self._player_vocab.get(index.unknown().get(int(players[row]), ""), 0)
         return out
+
+
+@dataclass
+class PreparedState:
+    """A parsed innings state: its prefix columns (pending row last, derived) and players.
+
+    States prepared from one shared innings (`innings`) share its ball nodes.
+    """
+
+    columns: dict[str, np.ndarray]
+    players: PlayerIndex
+    context: MatchContext
+    next_ball: NextBall
+    num_balls: int  # deliveries before the pending row (0 for the compact form)
+    innings: InningsColumns | None = None
+
+    def shares_balls_with(self) -> object:
+        """States with the same value here have the same innings' ball nodes."""
+        return self if self.innings is None else self.innings
+
+
+def _concat(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Row-wise concatenation; full-form rows start from an empty scoreboard."""
+    for part in parts:
+        for name in ("prior_runs", "prior_wickets"):
+            part.setdefault(name, np.zeros(part["match"].shape[0]))
+    if len(parts) == 1:
+        return dict(parts[0])
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def _prefix_groups(states: Sequence[InningsState | CompactState]) -> list[list[int]]:
+    """Indices of full-form states grouped so each group's deliveries are prefixes of its
+    first (longest) member's, with the same context."""
+    order = sorted(
+        (i for i, s in enumerate(states) if isinstance(s, InningsState)),
+        key=lambda i: -len(states[i].deliveries),  # type: ignore[union-attr]
+    )
+    groups: list[list[int]] = []
+    heads: dict[MatchContext, list[list[int]]] = {}
+    for i in order:
+        state = states[i]
+        assert isinstance(state, InningsState)
+        n = len(state.deliveries)
+        for group in heads.get(state.context, []):
+            head = states[group[0]]
+            assert isinstance(head, InningsState)
+            if head.deliveries[:n] == state.deliveries:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+            heads.setdefault(state.context, []).append(groups[-1])
+    return groups

@@ -1,0 +1,149 @@
+"""Numpy -> tensor inputs of the staged forward, with the graph builder's edge rules.
+
+The builder (graphs.builder) makes every edge of whole innings; online we only need the
+edges *into* some rows (new balls, pending balls), so `edges_into` finds, for each
+target row, the k most recent earlier rows sharing its key — the builder's rule, for
+the targets alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cricket_gnn.data.features import ball_features, target_phase
+from cricket_gnn.data.fitted import FittedState
+from cricket_gnn.data.grouped import exclusive_cumsum
+from cricket_gnn.graphs.builder import query_features
+from cricket_gnn.graphs.schema import BALL_RELATIONS
+from cricket_gnn.inference.staged import EdgeList
+from cricket_gnn.models.hetero_gnn import BALL_TO_TOKEN
+
+HISTORY = ("ball", "history", "query")
+
+
+def relation_keys(
+    group: np.ndarray, batter: np.ndarray, bowler: np.ndarray, legal_over: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The neighbourhood keys of BALL_RELATIONS, as HeteroDataBuilder.build makes them."""
+    group = group.astype(np.int64)
+    batter, bowler = batter.astype(np.int64), bowler.astype(np.int64)
+    num_players = int(max(batter.max(initial=0), bowler.max(initial=0))) + 1
+    return {
+        "innings": group,
+        "batter": group * num_players + batter,
+        "bowler": group * num_players + bowler,
+        "matchup": (group * num_players + batter) * num_players + bowler,
+        "over": group * 64 + legal_over.astype(np.int64),
+    }
+
+
+def _recent(
+    key: np.ndarray, position: np.ndarray, targets: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(src row, index into targets) for the k most recent earlier rows sharing the key."""
+    order = np.lexsort((position, key))
+    rank = np.empty(key.shape[0], dtype=np.int64)
+    rank[order] = np.arange(key.shape[0])
+    # [T, k]: the k rows just before each target in (key, position) order, if same key.
+    candidate = rank[targets][:, None] - np.arange(1, k + 1)[None, :]
+    rows = order[np.maximum(candidate, 0)]
+    ok = (candidate >= 0) & (key[rows] == key[targets][:, None])
+    return rows[ok], np.nonzero(ok)[0]
+
+
+def edges_into(
+    relations: list[tuple[str, str, str]],
+    keys: dict[str, np.ndarray],
+    position: np.ndarray,
+    targets: np.ndarray,
+    ball_of_row: np.ndarray,
+    *,
+    per_target_slots: int = 0,
+) -> EdgeList:
+    """Edges of `relations` into the target rows; relation id = index in `relations`.
+
+    dst = index into targets, or with per_target_slots D, target * D + relation id
+    (the token-slot layout of CricketHeteroGNN's ball->token attention).
+    """
+    found: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    src, dst, rel, gap = [], [], [], []
+    for r, edge_type in enumerate(relations):
+        key_name, k = BALL_RELATIONS[edge_type]
+        if (key_name, k) not in found:
+            found[key_name, k] = _recent(keys[key_name], position, targets, k)
+        rows, target = found[key_name, k]
+        src.append(ball_of_row[rows])
+        dst.append(target * per_target_slots + r if per_target_slots else target)
+        rel.append(np.full(rows.shape[0], r))
+        gap.append(position[targets[target]] - position[rows])
+    return EdgeList.from_numpy(
+        np.concatenate(src), np.concatenate(dst), np.concatenate(rel), np.concatenate(gap)
+    )
+
+
+def token_edges(
+    keys: dict[str, np.ndarray],
+    position: np.ndarray,
+    targets: np.ndarray,
+    ball_of_row: np.ndarray,
+    pooling: bool,
+) -> tuple[EdgeList, EdgeList | None]:
+    """Ball -> context/query edges of the target rows, and the pooling history edges."""
+    tokens = edges_into(
+        BALL_TO_TOKEN,
+        keys,
+        position,
+        targets,
+        ball_of_row,
+        per_target_slots=len(BALL_TO_TOKEN),
+    )
+    history = edges_into([HISTORY], keys, position, targets, ball_of_row) if pooling else None
+    return tokens, history
+
+
+def ball_inputs(
+    c: dict[str, np.ndarray],
+    rows: np.ndarray,
+    fitted: FittedState,
+    vocab_ids: tuple[np.ndarray, np.ndarray],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Features [B, 22], (striker, bowler) vocab ids [B, 2] and FiLM condition [B, 10] of
+    the ball rows `rows` of derived columns `c` (whole innings or prefixes, grouped by
+    c['innings_id'])."""
+    x = ball_features({name: c[name][rows] for name in _BALL_COLUMNS})
+    ids = np.stack([vocab_ids[0][rows], vocab_ids[1][rows]], axis=1)
+    # The condition needs only score and wickets before the ball (features.context_features).
+    group = c["innings_id"]
+    score = exclusive_cumsum(c["runs_total"].astype(np.float64), group)[rows]
+    wickets = exclusive_cumsum(c["is_dismissal"].astype(np.float64), group)[rows]
+    score_state = np.zeros((rows.shape[0], 5), dtype=np.float32)
+    score_state[:, 0] = score / 100.0
+    score_state[:, 1] = wickets / 10.0
+    score_state = fitted.normalise("score_state", score_state)
+    query_x = query_features(
+        c["innings"][rows].astype(np.int64),
+        target_phase({"legal_over": c["legal_over"][rows]}),
+        c["legal_over"][rows].astype(np.int64),
+        c["ball_in_over"][rows].astype(np.int64),
+    )
+    condition = np.concatenate([query_x, score_state[:, :2]], axis=1)
+    return (
+        torch.from_numpy(x),
+        torch.from_numpy(ids.astype(np.int64)),
+        torch.from_numpy(condition.astype(np.float32)),
+    )
+
+
+_BALL_COLUMNS = (
+    "runs_batter",
+    "runs_extras",
+    "wides",
+    "noballs",
+    "byes",
+    "legbyes",
+    "is_dismissal",
+    "wicket_kind",
+    "legal_over",
+    "ball_in_over",
+)

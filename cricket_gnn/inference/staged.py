@@ -1,0 +1,313 @@
+"""The model's eval-mode forward in two stages, so ball-node states can be cached and shared.
+
+Ball nodes only receive messages from earlier balls (graphs.schema.BALL_RELATIONS), so a
+ball's per-layer key/value never changes once it is computed: an innings prefix's ball
+states are valid for every later state of that innings. The forward therefore splits:
+
+1. `encode_balls`: the ball-to-ball layers for *new* balls, attending to the cached
+   keys/values of earlier balls (`prior`) and to each other; returns prior + new.
+2. `score_rows`: the context tokens and query of some target rows (pending balls),
+   attending to the cached ball keys/values; returns their logits.
+
+`CricketHeteroGNN.forward` is the one-shot version of the same arithmetic; tests check
+both agree to 1e-5 for all six variants (tests/inference/test_staged_forward.py). Only the
+eval-mode path is ported: dropout and id dropout are training-only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import cast
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from cricket_gnn.graphs.schema import CONTEXT_FEATURE_DIMS, CONTEXT_TYPES, IDENTITY_VOCAB
+from cricket_gnn.models import CricketHeteroGNN
+from cricket_gnn.models.hetero_gnn import MAX_CONTEXT_DIM, PLAYER_SLOTS, SLOT, TOKEN_SLOTS
+from cricket_gnn.models.layers import RelationalAttention, TypedLinear
+
+_ID_SLOTS = [SLOT[name] for name in IDENTITY_VOCAB]
+
+
+@dataclass
+class EdgeList:
+    """Edges of several relations: src ball index, dst index, relation id, attributes [E, 2]."""
+
+    src: Tensor
+    dst: Tensor
+    relation: Tensor
+    attr: Tensor
+
+    @classmethod
+    def from_numpy(
+        cls, src: np.ndarray, dst: np.ndarray, relation: np.ndarray, gap: np.ndarray
+    ) -> EdgeList:
+        """Edge attributes from the gap in deliveries, exactly as the graph builder makes them."""
+        gap = gap.astype(np.float32)
+        attr = np.stack([gap / 12.0, np.log1p(gap) / 3.0], 1)
+        return cls(
+            torch.from_numpy(src.astype(np.int64)),
+            torch.from_numpy(dst.astype(np.int64)),
+            torch.from_numpy(relation.astype(np.int64)),
+            torch.from_numpy(attr),
+        )
+
+
+class _Growable:
+    """Rows appended in amortised O(1): a buffer doubled when full, read as a view."""
+
+    def __init__(self, width: int) -> None:
+        self._buffer = torch.zeros(0, width)
+        self.length = 0
+
+    def extend(self, rows: Tensor) -> None:
+        need = self.length + rows.shape[0]
+        if need > self._buffer.shape[0]:
+            bigger = torch.zeros(max(2 * need, 64), rows.shape[1])
+            bigger[: self.length] = self._buffer[: self.length]
+            self._buffer = bigger
+        self._buffer[self.length : need] = rows
+        self.length = need
+
+    @property
+    def rows(self) -> Tensor:
+        return self._buffer[: self.length]
+
+
+@dataclass
+class BallStates:
+    """Per-layer keys/values of the ball nodes encoded so far (and the pooling key/value)."""
+
+    keys: list[_Growable] = field(default_factory=list)
+    values: list[_Growable] = field(default_factory=list)
+    pool_key: _Growable | None = None
+    pool_value: _Growable | None = None
+
+    @property
+    def num_balls(self) -> int:
+        return self.keys[0].length if self.keys else 0
+
+
+@dataclass
+class TokenRows:
+    """Inputs of the target rows: normalised features [T, MAX_CONTEXT_DIM] per slot, ids.
+
+    `raw` is [T, S, MAX_CONTEXT_DIM] (each context type's features, zero-padded), `ids`
+    maps each IDENTITY_VOCAB type to [T], `query_x` [T, 8], `innings` [T] and
+    `condition` [T, 10] (query features + the first two score-state features).
+    """
+
+    raw: Tensor
+    ids: dict[str, Tensor]
+    query_x: Tensor
+    innings: Tensor
+    condition: Tensor
+
+    @classmethod
+    def from_numpy(
+        cls,
+        context: dict[str, np.ndarray],
+        ids: dict[str, np.ndarray],
+        query_x: np.ndarray,
+        innings: np.ndarray,
+    ) -> TokenRows:
+        num_rows = query_x.shape[0]
+        raw = np.zeros((num_rows, len(CONTEXT_TYPES), MAX_CONTEXT_DIM), dtype=np.float32)
+        for slot, name in enumerate(CONTEXT_TYPES):
+            raw[:, slot, : CONTEXT_FEATURE_DIMS[name]] = context[name]
+        condition = np.concatenate([query_x, context["score_state"][:, :2]], axis=1)
+        return cls(
+            raw=torch.from_numpy(raw),
+            ids={name: torch.from_numpy(ids[name].astype(np.int64)) for name in IDENTITY_VOCAB},
+            query_x=torch.from_numpy(query_x),
+            innings=torch.from_numpy(innings.astype(np.int64)),
+            condition=torch.from_numpy(condition.astype(np.float32)),
+        )
+
+
+def _typed_linear(module: TypedLinear, x: Tensor) -> Tensor:
+    """TypedLinear.forward as a batched matmul (the einsum's Python path costs more here).
+
+    Shapes: x [N, S, I] -> [N, S, O].
+    """
+    return torch.matmul(x.transpose(0, 1), module.weight).transpose(0, 1) + module.bias
+
+
+def _attention(
+    module: RelationalAttention,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    edges: EdgeList,
+    num_dst: int,
+) -> Tensor:
+    """RelationalAttention.forward with fewer ops: the per-relation value offset is added
+    to each edge's value before the weighted sum (sum_e a_e (v_e + r_e) = sum_e a_e v_e +
+    sum_e a_e r_e), and the softmax is done with index_add instead of PyG's scatter.
+
+    Shapes: q [num_dst, H], k/v [num_src, H] -> [num_dst, H].
+    """
+    heads, head_dim = module.num_heads, module.head_dim
+    src, dst = edges.src, edges.dst
+    key = k.index_select(0, src).view(-1, heads, head_dim)
+    query = q.index_select(0, dst).view(-1, heads, head_dim)
+    score = (query * key).sum(-1) / math.sqrt(head_dim)  # [E, heads]
+    score = score + module.relation_bias.weight.index_select(0, edges.relation)
+    score = score + module.edge_bias(edges.attr)
+    index = dst.unsqueeze(-1).expand_as(score)
+    top = score.new_full((num_dst, heads), -math.inf)
+    top = top.scatter_reduce(0, index, score, "amax", include_self=True)
+    weight = (score - top.index_select(0, dst)).exp()
+    total = score.new_zeros((num_dst, heads)).index_add_(0, dst, weight)
+    alpha = weight / (total.index_select(0, dst) + 1e-16)  # as torch_geometric's softmax
+    value = v.index_select(0, src).view(-1, heads, head_dim)
+    value = value + module.relation_value.index_select(0, edges.relation)
+    out = q.new_zeros((num_dst, heads, head_dim)).index_add_(0, dst, value * alpha.unsqueeze(-1))
+    return out.view(num_dst, heads * head_dim)
+
+
+def new_ball_states(model: CricketHeteroGNN) -> BallStates:
+    """No balls yet (an innings' first ball, or the compact live form)."""
+    hidden = model.config.hidden_dim
+    states = BallStates(
+        keys=[_Growable(hidden) for _ in range(model.config.num_layers)],
+        values=[_Growable(hidden) for _ in range(model.config.num_layers)],
+    )
+    if model.flags["pooling"]:
+        states.pool_key, states.pool_value = _Growable(hidden), _Growable(hidden)
+    return states
+
+
+def encode_balls(
+    model: CricketHeteroGNN,
+    x: Tensor,
+    ids: Tensor,
+    condition: Tensor | None,
+    edges: EdgeList,
+    states: BallStates | None = None,
+) -> BallStates:
+    """Add new ball nodes to `states` (a new BallStates if None) and return it.
+
+    Shapes: x [B, BALL_DIM], ids [B, 2] (striker, bowler vocab ids), condition [B, 10];
+    edges: src in [0, prior + B) (earlier balls first), dst in [0, B) (the new balls).
+    """
+    assert not model.training, "the staged forward is the eval-mode forward"
+    num_layers = model.config.num_layers
+    states = states if states is not None else new_ball_states(model)
+    num_new = x.shape[0]
+    balls = model.ball_encoder(x) + model.player_embedding(ids[:, 0])
+    balls = balls + model.player_embedding(ids[:, 1])
+    use_film = model.flags["film"] and condition is not None
+    for layer in range(num_layers):
+        key, value = model.ball_kv[layer](balls).chunk(2, dim=-1)
+        states.keys[layer].extend(key)
+        states.values[layer].extend(value)
+        if layer == num_layers - 1:
+            break
+        message = _attention(
+            cast(RelationalAttention, model.ball_attention[layer]),
+            model.ball_q[layer](balls),
+            states.keys[layer].rows,
+            states.values[layer].rows,
+            edges,
+            num_new,
+        )
+        message = model.ball_out[layer](message)
+        if use_film:
+            message = model.ball_film[layer](message, condition)
+        balls = model.ball_norm[layer](balls + nn.functional.gelu(message))
+    if states.pool_key is not None and states.pool_value is not None:
+        pool_key, pool_value = model.pool_kv(balls).chunk(2, dim=-1)
+        states.pool_key.extend(pool_key)
+        states.pool_value.extend(pool_value)
+    return states
+
+
+def _encode_tokens(model: CricketHeteroGNN, rows: TokenRows) -> Tensor:
+    """Context tokens [T, S, H], as CricketHeteroGNN._encode_tokens in eval mode."""
+    raw = rows.raw
+    if not model.flags["hierarchical"]:
+        raw = raw.clone()
+        raw[:, PLAYER_SLOTS] = 0.0  # without the hierarchy a player is only an id
+    tokens = _typed_linear(model.context_encoder, raw)
+    tables = {
+        "players": model.player_embedding,
+        "venues": model.venue_embedding,
+        "teams": model.team_embedding,
+    }
+    ids = torch.stack([tables[vocab](rows.ids[name]) for name, vocab in IDENTITY_VOCAB.items()], 1)
+    tokens = tokens.index_add(1, torch.tensor(_ID_SLOTS), ids)
+    if model.flags["hierarchical"]:
+        batting = model.team_embedding(rows.ids["batting_team"])
+        bowling = model.team_embedding(rows.ids["bowling_team"])
+        team = torch.stack([batting, batting, bowling], dim=1)
+        player_slots = torch.tensor(PLAYER_SLOTS)
+        career = model.career_encoder(torch.cat([raw.index_select(1, player_slots), team], -1))
+        tokens = tokens.index_add(1, player_slots, career)
+    return tokens
+
+
+def score_rows(
+    model: CricketHeteroGNN,
+    rows: TokenRows,
+    token_edges: EdgeList,
+    history_edges: EdgeList | None,
+    balls: BallStates,
+) -> Tensor:
+    """Logits [T, 7] of the target rows, attending to the encoded balls.
+
+    token_edges: src ball index, dst = target * len(TOKEN_SLOTS) + destination slot,
+    relation = destination slot; history_edges (pooling variants): dst = target.
+    """
+    assert not model.training, "the staged forward is the eval-mode forward"
+    num_targets = rows.query_x.shape[0]
+    num_dst = len(TOKEN_SLOTS)
+    tokens = model.hierarchy(_encode_tokens(model, rows))
+    tokens = torch.cat([tokens, model.query_encoder(rows.query_x).unsqueeze(1)], dim=1)
+    condition = rows.condition if model.flags["film"] else None
+    token_slots = torch.tensor(TOKEN_SLOTS)
+    for layer in range(model.config.num_layers):
+        dst_tokens = tokens.index_select(1, token_slots)  # [T, D, H]
+        q = _typed_linear(cast(TypedLinear, model.token_q[layer]), dst_tokens).reshape(
+            num_targets * num_dst, -1
+        )
+        message = _attention(
+            cast(RelationalAttention, model.token_attention[layer]),
+            q,
+            balls.keys[layer].rows,
+            balls.values[layer].rows,
+            token_edges,
+            num_targets * num_dst,
+        ).view(num_targets, num_dst, -1)
+        message = _typed_linear(cast(TypedLinear, model.token_out[layer]), message)
+        if condition is not None:
+            message = model.token_film[layer](message, condition)
+        updated = model.token_norm[layer](dst_tokens + message)
+        tokens = tokens.index_copy(1, token_slots, updated)
+    summary = nn.functional.gelu(model.readout(tokens.reshape(num_targets, -1)))
+    parts = [summary]
+    if model.flags["pooling"]:
+        assert history_edges is not None and balls.pool_key is not None
+        assert balls.pool_value is not None
+        parts.append(
+            _attention(
+                model.pool_attention,
+                model.pool_q(summary),
+                balls.pool_key.rows,
+                balls.pool_value.rows,
+                history_edges,
+                num_targets,
+            )
+        )
+    if model.flags["matchup"]:
+        striker = tokens[:, SLOT["striker_identity"]] + tokens[:, SLOT["striker_state"]]
+        bowler = tokens[:, SLOT["bowler_identity"]] + tokens[:, SLOT["bowler_state"]]
+        parts.append(model.matchup_mlp(torch.cat([striker, bowler, striker * bowler], -1)))
+        nonstriker = tokens[:, SLOT["nonstriker_identity"]] + tokens[:, SLOT["nonstriker_state"]]
+        gate = torch.sigmoid(model.nonstriker_gate(torch.cat([summary, nonstriker], -1)))
+        parts.append(gate * nonstriker)
+    summary = model.combine(torch.cat(parts, dim=-1) if len(parts) > 1 else summary)
+    return model._classify(rows.innings, summary, tokens)
