@@ -50,6 +50,10 @@ DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
         "cricket_gnn.studies.cli:main",
         "run the training guide's four-stage programme locally and write its report",
     ),
+    "evaluate": (
+        "cricket_gnn.evaluation.evaluate_cli:main",
+        "score a checkpoint on an archive's matches in a date range, with baselines",
+    ),
 }
 
 

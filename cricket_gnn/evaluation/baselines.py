@@ -105,7 +105,14 @@ def gradient_boosting_probs(
     model: HistGradientBoostingClassifier, dataset: CricketDataset, split: str
 ) -> np.ndarray:
     """Class probabilities [n, 7] of every target delivery of `split`."""
-    probs = model.predict_proba(tabular_features(dataset, split_rows(dataset, split)))
+    return gradient_boosting_row_probs(model, dataset, split_rows(dataset, split))
+
+
+def gradient_boosting_row_probs(
+    model: HistGradientBoostingClassifier, dataset: CricketDataset, rows: np.ndarray
+) -> np.ndarray:
+    """Class probabilities [len(rows), 7] of the given dataset rows."""
+    probs = model.predict_proba(tabular_features(dataset, rows))
     # A class absent from a tiny train subset has no column; give it probability 0.
     full = np.zeros((probs.shape[0], NUM_CLASSES))
     full[:, model.classes_.astype(np.int64)] = probs
