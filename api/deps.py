@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import Session
 
 from api.db.engine import SessionFactory, transaction
@@ -67,3 +67,10 @@ def get_actor(
 
 ModelServerDep = Annotated[ModelServer, Depends(get_model_server)]
 ActorDep = Annotated[str, Depends(get_actor)]
+
+
+def mark_submitted(response: Response, location: str, replayed: bool) -> None:
+    """Headers of an accepted submission: where it lives, and whether a key replayed it."""
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = location

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from api.deps import DispatcherDep, SessionDep, SettingsDep
+from api.deps import DispatcherDep, SessionDep, SettingsDep, mark_submitted
 from api.ids import RowIdPath
 from api.jobs import service
 from api.jobs.schemas import JobCreate, JobRead
@@ -40,9 +40,7 @@ def submit_job(
         idempotency_key=idempotency_key,
         attempt_limit=settings.max_attempts,
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    mark_submitted(response, f"/v1/jobs/{job.id}", replayed)
     return service.to_read(job)
 
 

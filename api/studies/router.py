@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from api.deps import DispatcherDep, SessionDep, SettingsDep
+from api.deps import DispatcherDep, SessionDep, SettingsDep, mark_submitted
 from api.ids import RowIdPath
 from api.jobs.router import IdempotencyKey
 from api.studies import service
@@ -36,9 +36,7 @@ def submit_study(
         idempotency_key=idempotency_key,
         attempt_limit=settings.max_attempts,
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/studies/{study.id}"
+    mark_submitted(response, f"/v1/studies/{study.id}", replayed)
     return service.to_read(study)
 
 

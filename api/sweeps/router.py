@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import DispatcherDep, SessionDep, SettingsDep
+from api.deps import DispatcherDep, SessionDep, SettingsDep, mark_submitted
 from api.ids import RowIdPath
 from api.jobs.router import IdempotencyKey
 from api.sweeps import service
@@ -30,9 +30,7 @@ def submit_sweep(
         idempotency_key=idempotency_key,
         attempt_limit=settings.max_attempts,
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/sweeps/{sweep.id}"
+    mark_submitted(response, f"/v1/sweeps/{sweep.id}", replayed)
     return service.to_read(sweep)
 
 
