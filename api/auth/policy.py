@@ -51,6 +51,7 @@ ROUTE_SCOPES: Final[dict[tuple[str, str], Scope | None]] = {
     ("POST", "/v1/runs/{run_id}/cancel"): TRAIN,
     ("POST", "/v1/runs/{run_id}/retry"): TRAIN,
     ("POST", "/v1/studies"): TRAIN,
+    ("GET", "/v1/studies"): READ,
     ("GET", "/v1/studies/{study_id}"): READ,
     ("GET", "/v1/studies/{study_id}/report"): READ,
     ("POST", "/v1/studies/{study_id}/cancel"): TRAIN,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.db import Job, Run, Study, StudyDecision, StudyExperiment, StudyStatus
@@ -70,3 +70,12 @@ def new_decision(
     study_id: int, stage: str, step: str, decision: dict[str, object]
 ) -> StudyDecision:
     return StudyDecision(study_id=study_id, stage=stage, step=step, decision=decision)
+
+
+def list_studies(session: Session, *, limit: int, offset: int) -> tuple[list[Study], int]:
+    """Studies newest first (one page) and how many there are in all."""
+    total = session.scalar(select(func.count()).select_from(Study)) or 0
+    rows = session.scalars(
+        select(Study).order_by(Study.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), int(total)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import DispatcherDep, SessionDep, SettingsDep, mark_submitted
-from api.ids import RowIdPath
+from api.ids import MAX_ROW_ID, RowIdPath
 from api.jobs.router import IdempotencyKey
 from api.studies import service
-from api.studies.schemas import StudyCreate, StudyRead
+from api.studies.schemas import StudyCreate, StudyPage, StudyRead
 
 router = APIRouter(prefix="/v1/studies", tags=["studies"])
 
@@ -38,6 +38,16 @@ def submit_study(
     )
     mark_submitted(response, f"/v1/studies/{study.id}", replayed)
     return service.to_read(study)
+
+
+@router.get("", response_model=StudyPage)
+def list_studies(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+) -> StudyPage:
+    """Studies, newest first: status and current stage of each."""
+    return service.list_studies(session, limit=limit, offset=offset)
 
 
 @router.get("/{study_id}", response_model=StudyRead)

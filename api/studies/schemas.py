@@ -120,3 +120,26 @@ class StudyRead(BaseModel):
     experiments: list[StudyExperimentRead]
     decisions: list[StudyDecisionRead]
     links: dict[str, str]
+
+
+class StudySummary(BaseModel):
+    """One row of the studies list (GET /v1/studies/{id} has the experiments and decisions)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str | None
+    template: str
+    status: str
+    stage: str | None
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class StudyPage(BaseModel):
+    items: list[StudySummary]
+    total: int
+    limit: int
+    offset: int

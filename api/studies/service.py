@@ -39,7 +39,9 @@ from api.studies.schemas import (
     StudyCreate,
     StudyDecisionRead,
     StudyExperimentRead,
+    StudyPage,
     StudyRead,
+    StudySummary,
 )
 from cricket_gnn.studies.experiments import config_key
 from cricket_gnn.studies.spec import STAGE1_GRID, StudySpec
@@ -382,4 +384,15 @@ def to_read(study: Study) -> StudyRead:
             "report": f"/v1/studies/{study.id}/report",
             "cancel": f"/v1/studies/{study.id}/cancel",
         },
+    )
+
+
+def list_studies(session: Session, *, limit: int, offset: int) -> StudyPage:
+    """Studies newest first."""
+    rows, total = repository.list_studies(session, limit=limit, offset=offset)
+    return StudyPage(
+        items=[StudySummary.model_validate(row) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )

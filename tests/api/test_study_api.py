@@ -122,3 +122,15 @@ def test_studies_need_train_to_start_and_read_to_look(
     path = f"/v1/studies/{created.json()['id']}"
     assert anonymous_client.get(path, headers=reader).status_code == 200
     assert anonymous_client.post(f"{path}/cancel", headers=reader).status_code == 403
+
+
+def test_studies_list_newest_first_with_status_and_stage(client: TestClient) -> None:
+    first = client.post("/v1/studies", json={"template": "stage2", "name": "first"}).json()
+    second = client.post("/v1/studies", json={"template": "stage1", "name": "second"}).json()
+    page = client.get("/v1/studies", params={"limit": 1}).json()
+    assert page["total"] == 2 and page["limit"] == 1
+    assert [row["id"] for row in page["items"]] == [second["id"]]
+    assert page["items"][0]["name"] == "second"
+    assert page["items"][0]["status"] == "running"
+    rest = client.get("/v1/studies", params={"offset": 1}).json()["items"]
+    assert [(row["id"], row["template"]) for row in rest] == [(first["id"], "stage2")]
