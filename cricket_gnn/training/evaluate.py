@@ -100,3 +100,13 @@ def evaluate_split(
     if info.distributed:
         accumulator.all_reduce(info.device)
     return accumulator.finalize()
+
+
+def metrics_of(
+    pred: Predictions, temperature: float = 1.0, decision_bias: Any = None
+) -> dict[str, Any]:
+    """The metrics `evaluate_split` gives, from logits already gathered by `predict_split`."""
+    probs = torch.softmax(pred.logits.float() / temperature, dim=-1).double()
+    accumulator = MetricAccumulator(decision_bias=decision_bias)
+    accumulator.update(pred.labels.numpy(), probs.numpy(), pred.phase, pred.innings)
+    return accumulator.finalize()

@@ -22,7 +22,7 @@ from cricket_gnn.training import checkpoint as ckpt
 from cricket_gnn.training.calibration import fit_temperature
 from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo, all_reduce_min, broadcast_object
-from cricket_gnn.training.evaluate import evaluate_split, predict_split
+from cricket_gnn.training.evaluate import evaluate_split, metrics_of, predict_split
 from cricket_gnn.training.loss import BallOutcomeLoss, class_weight_vector
 from cricket_gnn.training.predictions import predictions_path, save_predictions
 
@@ -302,12 +302,12 @@ class Trainer:
                 temperature = fit_temperature(val_pred.logits, val_pred.labels)
                 probs = torch.softmax(val_pred.logits.double() / temperature, -1).numpy()
                 bias = tune_decision_bias(val_pred.labels.numpy(), probs)
-            val = evaluate_split(model, self.dataset, "val", self.info, temperature, bias)
-            test = evaluate_split(model, self.dataset, "test", self.info, temperature, bias)
-            if kind == selected:  # per-delivery predictions, for paired tests between runs
-                test_pred = predict_split(model, self.dataset, "test", self.info)
-                if self.info.is_main:
-                    save_predictions(predictions_file, val_pred, test_pred, temperature)
+            # One forward per split: the metrics come from the logits already gathered.
+            test_pred = predict_split(model, self.dataset, "test", self.info)
+            val = metrics_of(val_pred, temperature, bias)
+            test = metrics_of(test_pred, temperature, bias)
+            if kind == selected and self.info.is_main:  # for paired tests between runs
+                save_predictions(predictions_file, val_pred, test_pred, temperature)
             results[kind] = {
                 "epoch": saved["epoch"],
                 "temperature": temperature,
