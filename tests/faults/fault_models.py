@@ -4,6 +4,7 @@ random-weight checkpoints fitted on it, and runs that own them, registered over 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,15 @@ from model_fixtures import (  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cricsheet_factory import simple_match, write_folder  # noqa: E402
 
-__all__ = ["context", "delivery", "next_ball", "promote", "register_versions", "write_history"]
+__all__ = [
+    "context",
+    "delivery",
+    "next_ball",
+    "promote",
+    "register_versions",
+    "serving_service",
+    "write_history",
+]
 
 
 def write_history(folder: Path) -> Path:
@@ -64,3 +73,19 @@ def promote(service: FaultService, version: int) -> None:
     """Promote ``version`` to production (the first load imports torch: a long timeout)."""
     response = service.http.post(f"/v1/models/{version}/promote", timeout=120)
     assert response.status_code == 200, response.text
+
+
+def serving_service(
+    make_fault_service: Callable[..., FaultService],
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[FaultService, list[int]]:
+    """A live service reading the hand-made history, with three registered model
+    versions, the first of them in production."""
+    history = write_history(tmp_path / "history")
+    service = make_fault_service(
+        env={"CRICKET_GNN_DATA": str(history), "CRICKET_GNN_CACHE": str(tmp_path / "cache")}
+    )
+    versions = register_versions(service, history, tmp_path_factory)
+    promote(service, versions[0])
+    return service, versions

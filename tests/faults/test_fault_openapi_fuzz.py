@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fault_harness import FaultService
-from fault_models import promote, register_versions, write_history
+from fault_models import serving_service
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given  # noqa: E402
@@ -89,12 +89,7 @@ def test_fuzzed_requests_get_no_5xx_and_self_explaining_4xx(
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    history = write_history(tmp_path / "history")
-    service = make_fault_service(
-        env={"CRICKET_GNN_DATA": str(history), "CRICKET_GNN_CACHE": str(tmp_path / "cache")}
-    )
-    versions = register_versions(service, history, tmp_path_factory)
-    promote(service, versions[0])
+    service, versions = serving_service(make_fault_service, tmp_path, tmp_path_factory)
     # The schema offers two ways to send a key; schemathesis fills both with made-up
     # values, so both carry the admin key (a wrong X-API-Key next to a good bearer is a
     # 401 by design, which would hide the operation behind it).

@@ -16,9 +16,7 @@ from fault_models import (
     context,
     delivery,
     next_ball,
-    promote,
-    register_versions,
-    write_history,
+    serving_service,
 )
 
 NUM_CLIENTS = 4
@@ -31,12 +29,7 @@ def test_ten_promotions_during_predict_load_fail_no_request(
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    history = write_history(tmp_path / "history")
-    service = make_fault_service(
-        env={"CRICKET_GNN_DATA": str(history), "CRICKET_GNN_CACHE": str(tmp_path / "cache")}
-    )
-    versions = register_versions(service, history, tmp_path_factory)
-    promote(service, versions[0])
+    service, versions = serving_service(make_fault_service, tmp_path, tmp_path_factory)
     body = {
         "context": context(),
         "deliveries": [delivery(over=i // 6, runs=i % 3) for i in range(30)],
