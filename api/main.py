@@ -36,6 +36,7 @@ from api.runs.router import router as runs_router
 from api.settings import Settings, get_settings
 from api.studies.router import router as studies_router
 from api.sweeps.router import router as sweeps_router
+from cricket_gnn.runtime import keep_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    keep_freed_memory()  # the predictor's forwards reuse their buffers (cricket_gnn.runtime)
     configure_logging(settings.log_format, settings.log_level)
     settings.ensure_local_dirs()
     engine = make_engine(settings.effective_database_url)

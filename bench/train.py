@@ -96,6 +96,9 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "HIDDEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        from cricket_gnn.runtime import keep_freed_memory
+
+        keep_freed_memory()  # as train.py does
         print(
             json.dumps(
                 measure(args.worker[0], int(args.worker[1]), args.data, args.steps, args.threads)

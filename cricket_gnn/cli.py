@@ -29,6 +29,7 @@ from cricket_gnn.data import (
 from cricket_gnn.data.archive import default_cache_dir
 from cricket_gnn.data.dataset import split_dates
 from cricket_gnn.data.table import day_to_iso
+from cricket_gnn.runtime import keep_freed_memory
 
 EXIT_OK, EXIT_SKIPPED, EXIT_UNUSABLE = 0, 1, 2
 SPLITS = ("train", "val", "test")
@@ -59,6 +60,7 @@ DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    keep_freed_memory()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in DELEGATED_COMMANDS:
         target, _ = DELEGATED_COMMANDS[args_list[0]]

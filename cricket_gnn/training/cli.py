@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from cricket_gnn.models.config import MODEL_NAMES
+from cricket_gnn.runtime import keep_freed_memory
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
@@ -154,6 +155,7 @@ class ProgressSink:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of train.py and `cricket-gnn train`."""
     args = build_parser().parse_args(argv)
+    keep_freed_memory()
     from cricket_gnn.models import ModelConfig
     from cricket_gnn.training.config import TrainConfig
 
