@@ -22,7 +22,7 @@ from cricket_gnn.training import checkpoint as ckpt
 from cricket_gnn.training.calibration import fit_temperature
 from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo, all_reduce_min, broadcast_object
-from cricket_gnn.training.evaluate import evaluate_split, metrics_of, predict_split
+from cricket_gnn.training.evaluate import Predictions, metrics_of, predict_split
 from cricket_gnn.training.loss import BallOutcomeLoss, class_weight_vector
 from cricket_gnn.training.predictions import predictions_path, save_predictions
 
@@ -181,6 +181,8 @@ class Trainer:
             }
         )
         run_start, steps_done = time.time(), 0
+        best_epochs: dict[str, int] = {}
+        val_by_epoch: dict[int, Predictions] = {}
         longest_epoch_s = 0.0
         stopped_early = state.bad_epochs >= cfg.patience
         for epoch in range(start_epoch, cfg.epochs):
@@ -230,7 +232,8 @@ class Trainer:
                             "train_loss": loss_sum / max(seen, 1),
                         }
                     )
-            val = evaluate_split(model, self.dataset, "val", info)
+            val_pred = predict_split(model, self.dataset, "val", info)
+            val = metrics_of(val_pred)
             train_metrics = {"loss": loss_sum / max(seen, 1)}
             lr = scheduler.get_last_lr()[0]
             state.history.append(
@@ -254,6 +257,15 @@ class Trainer:
             state.bad_epochs = 0 if improved else state.bad_epochs + 1
             stopped_early = state.bad_epochs >= cfg.patience
             longest_epoch_s = max(longest_epoch_s, time.time() - epoch_start)
+            # Keep the val logits of the epochs a checkpoint may still come from, so that
+            # _finish need not run them again (a forward over val costs as much as ~80 steps).
+            if improved_f1:
+                best_epochs["best_macro_f1"] = epoch + 1
+            if improved_loss:
+                best_epochs["best_loss"] = epoch + 1
+            val_by_epoch[epoch + 1] = val_pred
+            keep = {*best_epochs.values(), epoch + 1}
+            val_by_epoch = {e: p for e, p in val_by_epoch.items() if e in keep}
             if info.is_main:
                 payload = self._payload(model, epoch + 1, {"val": val})
                 if improved_f1:
@@ -272,7 +284,7 @@ class Trainer:
                 )
         if info.is_main:
             self._save("final", self._payload(model, len(state.history), {"val": {}}))
-        result = self._finish(model, state)
+        result = self._finish(model, state, val_by_epoch)
         del net, optimiser, scheduler  # before destroy_process_group (DESIGN §7)
         return result
 
@@ -284,9 +296,34 @@ class Trainer:
         fits = time.time() - run_start + longest_epoch_s <= self.config.max_time_s
         return bool(all_reduce_min(int(fits), self.info))
 
-    def _finish(self, model: torch.nn.Module, state: EarlyStopping) -> dict[str, Any]:
-        """Calibrate each saved model on val, score val and test, rewrite its checkpoint."""
+    def _score(
+        self, model: torch.nn.Module, val_pred: Predictions | None
+    ) -> tuple[Predictions, Predictions, float, np.ndarray]:
+        """Val and test logits of `model`, its temperature and decision bias fitted on val."""
+        if val_pred is None:  # e.g. an epoch trained before a --resume
+            val_pred = predict_split(model, self.dataset, "val", self.info)
+        test_pred = predict_split(model, self.dataset, "test", self.info)
+        temperature, bias = 1.0, np.zeros(7)
+        if val_pred.labels.numel():
+            temperature = fit_temperature(val_pred.logits, val_pred.labels)
+            probs = torch.softmax(val_pred.logits.double() / temperature, -1).numpy()
+            bias = tune_decision_bias(val_pred.labels.numpy(), probs)
+        return val_pred, test_pred, temperature, bias
+
+    def _finish(
+        self,
+        model: torch.nn.Module,
+        state: EarlyStopping,
+        val_by_epoch: dict[int, Predictions],
+    ) -> dict[str, Any]:
+        """Calibrate each saved model on val, score val and test, rewrite its checkpoint.
+
+        `val_by_epoch` holds val logits already computed with the weights saved at the end
+        of those epochs. Checkpoint kinds saved from the same epoch hold the same weights,
+        so each distinct epoch costs at most one forward over val and one over test.
+        """
         results: dict[str, Any] = {}
+        scored: dict[int, tuple[Predictions, Predictions, float, np.ndarray]] = {}
         selected = "best_loss" if self.config.select_metric == "log_loss" else "best_macro_f1"
         predictions_file = predictions_path(self.checkpoint_dir, self.config.run_name)
         for kind in ("best_macro_f1", "best_loss", "final"):
@@ -295,15 +332,11 @@ class Trainer:
                 ckpt.load_checkpoint(path) if self.info.is_main else None, self.info
             )
             assert isinstance(saved, dict)
-            model.load_state_dict(saved["model_state"])
-            val_pred = predict_split(model, self.dataset, "val", self.info)
-            temperature, bias = 1.0, np.zeros(7)
-            if val_pred.labels.numel():
-                temperature = fit_temperature(val_pred.logits, val_pred.labels)
-                probs = torch.softmax(val_pred.logits.double() / temperature, -1).numpy()
-                bias = tune_decision_bias(val_pred.labels.numpy(), probs)
-            # One forward per split: the metrics come from the logits already gathered.
-            test_pred = predict_split(model, self.dataset, "test", self.info)
+            epoch = int(saved["epoch"])
+            if epoch not in scored:
+                model.load_state_dict(saved["model_state"])
+                scored[epoch] = self._score(model, val_by_epoch.get(epoch))
+            val_pred, test_pred, temperature, bias = scored[epoch]
             val = metrics_of(val_pred, temperature, bias)
             test = metrics_of(test_pred, temperature, bias)
             if kind == selected and self.info.is_main:  # for paired tests between runs
