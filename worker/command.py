@@ -27,6 +27,7 @@ _VALUE_FLAGS = (
     "data_fraction",
     "id_dropout",
     "max_time_s",
+    "max_steps_per_epoch",
 )
 #: Switches of the ``full`` model: (config key, on flag, off flag).
 _SWITCHES = (

@@ -64,6 +64,12 @@ class TrainingConfig(BaseModel):
     max_time_s: float = Field(
         0.0, ge=0, description="Stop before an epoch that would end past this (0 = no limit)."
     )
+    max_steps_per_epoch: int = Field(
+        0,
+        ge=0,
+        description="Optimiser steps per epoch (0 = the whole training split); the learning"
+        " rate schedule spans epochs x these steps.",
+    )
     nproc: int = Field(1, ge=1, le=16, description="DDP ranks (GPUs if present, else CPU).")
 
     @field_validator("num_heads")

@@ -15,13 +15,11 @@ from typing import Any
 from cricket_gnn.studies.experiments import FULL_FLAGS, Experiment
 from cricket_gnn.studies.machine import RunKey, advance
 from cricket_gnn.studies.report import make_report, render
-from cricket_gnn.studies.spec import StudySpec
+from cricket_gnn.studies.spec import HYPERPARAMETERS, StudySpec
 from cricket_gnn.studies.stats import PredictionCache, SeedRun
 
 STATE_FILE = "study_runs.json"
-_VALUE_KEYS = ("model", "hidden_dim", "num_layers", "num_heads", "lr", "dropout", "batch_size",
-               "epochs", "weight_decay", "patience", "focal_gamma", "class_weights",
-               "label_smoothing", "data_fraction")  # fmt: skip
+_VALUE_KEYS = ("model", *HYPERPARAMETERS, "epochs", "data_fraction")
 
 
 class StudyRunFailed(RuntimeError):

@@ -30,6 +30,8 @@ HYPERPARAMETERS = (
     "focal_gamma",
     "class_weights",
     "label_smoothing",
+    "id_dropout",
+    "max_steps_per_epoch",
 )
 #: Stage 1 tunes these in this order, each with the best value of the previous ones.
 STAGE1_GRID: dict[str, tuple[float | int, ...]] = {

@@ -161,3 +161,25 @@ def test_stop_run_kills_every_rank_even_in_other_sessions(tmp_path: Path) -> Non
     assert killed >= 2  # the ranks ignored SIGTERM and had to be killed
     assert run_processes(987654) == []
     assert not any(psutil.pid_exists(p.pid) and p.status() != "zombie" for p in members)
+
+
+def test_every_hyper_parameter_reaches_train_py_from_jobs_and_studies(tmp_path) -> None:
+    """The job schema, the study schema, the studies' list and the worker's command agree."""
+    from api.jobs.schemas import TrainingConfig
+    from api.studies.schemas import StudyBase
+    from cricket_gnn.studies.local import train_argv
+    from cricket_gnn.studies.spec import HYPERPARAMETERS
+    from cricket_gnn.training.cli import build_parser
+
+    assert set(StudyBase.model_fields) == set(HYPERPARAMETERS)
+    assert set(HYPERPARAMETERS) <= set(TrainingConfig.model_fields)
+    job = TrainingConfig(model="full", id_dropout=0.25, max_steps_per_epoch=7, max_time_s=60)
+    config = job.model_dump(exclude={"nproc"})
+    command = train_command(get_settings(), config, run_name="r", nproc=1, output_dir=tmp_path,
+                            progress_file=tmp_path / "p", resume=None)  # fmt: skip
+    parsed = build_parser().parse_args(command[command.index("--model") :])
+    for key, value in config.items():
+        assert getattr(parsed, key) == value, key
+    study = build_parser().parse_args(train_argv(config, seed=1, run_name="r"))
+    for key in ("model", *HYPERPARAMETERS):
+        assert getattr(study, key) == config[key], key
