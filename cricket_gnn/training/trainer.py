@@ -258,7 +258,7 @@ class Trainer:
             stopped_early = state.bad_epochs >= cfg.patience
             longest_epoch_s = max(longest_epoch_s, time.time() - epoch_start)
             # Keep the val logits of the epochs a checkpoint may still come from, so that
-            # _finish need not run them again (a forward over val costs as much as ~80 steps).
+            # _finish need not run them again (a full-data val forward costs as much as ~40 steps).
             if improved_f1:
                 best_epochs["best_macro_f1"] = epoch + 1
             if improved_loss:
