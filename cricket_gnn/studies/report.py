@@ -214,8 +214,16 @@ def _resources(resources: Mapping[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
+def _python_literal(value: Any) -> str:
+    # Double-quoted strings, as ruff and black write them: a report pasted into a
+    # repository's docs passes `ruff format --check` (which formats Markdown's code blocks).
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+
+
 def _python_dict(name: str, values: Mapping[str, Any]) -> str:
-    body = "".join(f"    {key!r}: {value!r},\n" for key, value in values.items())
+    body = "".join(
+        f"    {_python_literal(key)}: {_python_literal(value)},\n" for key, value in values.items()
+    )
     return f"{name} = {{\n{body}}}"
 
 

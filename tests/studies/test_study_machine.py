@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,6 +110,17 @@ def test_progression_runs_each_stage_from_the_previous_decision(tmp_path: Path) 
                     "Not measured"):  # fmt: skip
         assert heading in markdown
     assert " ± " in markdown
+    # The config blocks are Python as ruff writes it: pasted into docs, they pass
+    # `ruff format --check`, and they evaluate to the configs themselves.
+    block = markdown.split("final_config = ", 1)[1].split("```", 1)[0]
+    assert ast.literal_eval(block) == progress.final_config
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "-"],
+        input=f"final_config = {block}",
+        capture_output=True,
+        text=True,
+    )
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
     rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
     stage4 = [r for r in rows if r["kind"] == "comparison" and r["stage"] == "stage4"]
     assert {r["name"] for r in stage4} == {f"A{i} - A6" for i in (1, 2, 3, 4, 5, 7, 8, 9)}
