@@ -55,6 +55,10 @@ DELEGATED_COMMANDS: dict[str, tuple[str, str]] = {
         "cricket_gnn.evaluation.evaluate_cli:main",
         "score a checkpoint on an archive's matches in a date range, with baselines",
     ),
+    "compare": (
+        "cricket_gnn.evaluation.compare_cli:main",
+        "several evaluate outputs (seeds) vs the baseline and vs another model",
+    ),
 }
 
 

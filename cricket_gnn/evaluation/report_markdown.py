@@ -50,7 +50,7 @@ def _cell(value: Any) -> str:
     return f"{value:.4f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
@@ -113,7 +113,7 @@ def _per_class_lines(report: dict[str, Any]) -> list[str]:
                 scores = metrics[key][class_name]
                 row += [_cell(scores[s]) for s in ("precision", "recall", "f1")]
         rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _group_lines(report: dict[str, Any], group: str, members: list[str]) -> list[str]:
@@ -132,7 +132,7 @@ def _group_lines(report: dict[str, Any], group: str, members: list[str]) -> list
             values = report["metrics"][name][group][member]
             row += [_cell(values.get(k)) for k in ("macro_f1", "macro_f1_tuned", "log_loss")]
         rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _calibration_lines(report: dict[str, Any]) -> list[str]:
@@ -153,7 +153,7 @@ def _calibration_lines(report: dict[str, Any]) -> list[str]:
             *(_cell(report["calibration"][n]["classwise_ece"]) for n in names),
         ]
     )
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _bootstrap_lines(report: dict[str, Any]) -> list[str]:
@@ -177,7 +177,7 @@ def _bootstrap_lines(report: dict[str, Any]) -> list[str]:
         f"Paired bootstrap over {boot['num_matches']:,} matches ({boot['num_resamples']:,} "
         "resamples); a negative difference means the first model is better."
     )
-    return [note, "", *_table(header, rows)]
+    return [note, "", *table(header, rows)]
 
 
 def markdown_report(report: dict[str, Any]) -> list[str]:
@@ -194,7 +194,7 @@ def markdown_report(report: dict[str, Any]) -> list[str]:
         "",
         f"## All {report['range']['deliveries']:,} scored deliveries",
         "",
-        *_table(header, _metric_rows(report, report["metrics"], OVERALL_COLUMNS)),
+        *table(header, _metric_rows(report, report["metrics"], OVERALL_COLUMNS)),
         "",
         "## Per class: precision / recall / F1 (argmax and val-tuned rule)",
         "",
@@ -212,11 +212,11 @@ def markdown_report(report: dict[str, Any]) -> list[str]:
         f"{unseen['n']:,} deliveries ({unseen['share']:.1%}; striker {unseen['striker_unseen']:,}, "
         f"bowler {unseen['bowler_unseen']:,})",
         "",
-        *_table(subset_header, _metric_rows(report, unseen["unseen"], SUBSET_COLUMNS)),
+        *table(subset_header, _metric_rows(report, unseen["unseen"], SUBSET_COLUMNS)),
         "",
         "Both seen:",
         "",
-        *_table(subset_header, _metric_rows(report, unseen["seen"], SUBSET_COLUMNS)),
+        *table(subset_header, _metric_rows(report, unseen["seen"], SUBSET_COLUMNS)),
         "",
         "## Calibration, one-vs-rest per class (15 equal-width bins)",
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import random
@@ -281,3 +282,87 @@ def test_scores_do_not_depend_on_later_matches_or_on_scored_outcomes(
         assert np.array_equal(other[key][earlier], base[key][earlier]), key
     first_ball = int(np.flatnonzero(~earlier)[0])
     assert np.array_equal(other["logits"][first_ball], base["logits"][first_ball])
+
+
+def compare(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["compare", *argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_compare_averages_seeds_and_pairs_them_with_the_trees_and_another_model(
+    checkpoint: Path, base_archive: Path, default_run: DefaultRun, tmp_path: Path
+) -> None:
+    # A second evaluation of the same deliveries: other tree seed, so other trees.
+    second, second_predictions = evaluate(
+        checkpoint, base_archive, tmp_path / "second", default_run.cache, "--seed", "1"
+    )
+    first, first_predictions = default_run.report, default_run.predictions
+    one = str(default_run.output)
+    status, printed, _ = compare(
+        one, str(tmp_path / "second"), "--against", one, "--output", str(tmp_path / "cmp"),
+        "--bootstrap-resamples", "200",
+    )  # fmt: skip
+    assert status == 0
+    result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert (tmp_path / "cmp" / "comparison.md").read_text().strip() in printed
+    assert "## Issue 8 targets" in printed and "| ECE <= 0.02 |" in printed
+
+    # The summary is the mean over the evaluations of what each report says.
+    summary = result["summary"]
+    for model in ("checkpoint", "gradient_boosting"):
+        for key in ("log_loss", "brier", "macro_f1_tuned"):
+            per_run = [first["metrics"][model][key], second["metrics"][model][key]]
+            assert summary[model][key]["runs"] == pytest.approx(per_run, abs=1e-12)
+            assert summary[model][key]["mean"] == pytest.approx(np.mean(per_run), abs=1e-12)
+    assert summary["gradient_boosting"]["log_loss"]["sd"] > 0  # the two tree seeds differ
+
+    # Bootstrap vs trees: the seed-averaged per-delivery loss, so its mean difference is
+    # exactly mean(ours) - mean(trees) over the two evaluations.
+    trees = result["comparisons"]["gradient_boosting"]["log_loss"]["all"]
+    ours = np.mean([summary["checkpoint"]["log_loss"]["runs"]])
+    theirs = np.mean([summary["gradient_boosting"]["log_loss"]["runs"]])
+    assert trees["diff"] == pytest.approx(ours - theirs, abs=1e-12)
+    assert trees["ci_low"] <= trees["diff"] <= trees["ci_high"]
+    unseen = first_predictions["unseen_striker"] | first_predictions["unseen_bowler"]
+    by_subset = result["comparisons"]["gradient_boosting"]["brier"]
+    assert (by_subset["unseen"]["n"], by_subset["seen"]["n"]) == (unseen.sum(), (~unseen).sum())
+
+    # Against the first evaluation alone: the checkpoint is the same, so its per-delivery
+    # loss is identical in both groups and every difference is exactly zero.
+    against = result["comparisons"]["against"]["log_loss"]
+    assert all(against[s]["diff"] == 0.0 for s in ("all", "unseen", "seen"))
+    np.testing.assert_array_equal(
+        first_predictions["probs_checkpoint"], second_predictions["probs_checkpoint"]
+    )
+
+    # One evaluation against the trees reproduces evaluate's own bootstrap (same resamples
+    # and seed): compare re-derives it from predictions.npz and agrees to 1e-12.
+    status, _, _ = compare(
+        one, "--output", str(tmp_path / "single"), "--bootstrap-resamples", "200"
+    )
+    single = json.loads((tmp_path / "single" / "comparison.json").read_text())
+    own = first["bootstrap"]["comparisons"]["checkpoint_vs_gradient_boosting"]["log_loss"]
+    got = single["comparisons"]["gradient_boosting"]["log_loss"]["all"]
+    assert status == 0
+    assert (got["diff"], got["ci_low"], got["ci_high"]) == pytest.approx(
+        (own["diff"], own["ci_low"], own["ci_high"]), abs=1e-12
+    )
+
+
+def test_compare_refuses_other_deliveries_and_folders_that_are_not_evaluations(
+    checkpoint: Path, base_archive: Path, default_run: DefaultRun, tmp_path: Path
+) -> None:
+    evaluate(
+        checkpoint, base_archive, tmp_path / "window", default_run.cache,
+        "--from", "2025-01-10", "--to", "2025-02-10",
+    )  # fmt: skip
+    status, printed, error = compare(str(default_run.output), str(tmp_path / "window"))
+    assert (status, printed) == (2, "")
+    assert "scored other deliveries" in error and "same archive and date range" in error
+
+    (tmp_path / "empty").mkdir()
+    status, _, error = compare(str(default_run.output), "--against", str(tmp_path / "empty"))
+    assert status == 2
+    assert "no report.json" in error and "cricket-gnn evaluate" in error
