@@ -65,77 +65,33 @@ def context_features(
     c: dict[str, np.ndarray], batting: CareerTable, bowling: CareerTable
 ) -> dict[str, np.ndarray]:
     """The state before each delivery, one float32 array per context node type."""
+    return features_from_totals(running_totals(c, batting, bowling))
+
+
+def running_totals(
+    c: dict[str, np.ndarray], batting: CareerTable, bowling: CareerTable
+) -> dict[str, np.ndarray]:
+    """What each row's context is made of: sums, windows and careers over earlier rows.
+
+    Every value is a plain total (runs so far, the striker's balls so far, dots in the last
+    12 rows, ...) of the rows before each row in its innings; `features_from_totals` turns
+    them into features. A live innings keeps the same totals up to date ball by ball
+    (inference.running) instead of recomputing them over the prefix.
+    """
     group = c["innings_id"]
-    runs_total = c["runs_total"].astype(np.float64)
-    runs_bat = c["runs_batter"].astype(np.float64)
-    legal = c["is_legal"].astype(np.float64)
-    faced = (c["wides"] == 0).astype(np.float64)
-    out = c["is_dismissal"].astype(np.float64)
-    boundary = (c["runs_batter"] >= 4).astype(np.float64)
-    dot = ((c["runs_total"] == 0) & c["is_legal"]).astype(np.float64)
-    extras = c["runs_extras"].astype(np.float64)
-
+    v = row_values(c)
+    t: dict[str, np.ndarray] = {
+        "innings": c["innings"],
+        "target_runs": c["target_runs"],
+        "target_overs": c["target_overs"],
+        "legal_ball_index": c["legal_ball_index"],
+        "legal_over": c["legal_over"],
+        "ball_in_over": c["ball_in_over"],
+    }
     # Live compact states (no ball history) carry the score and wickets before their row.
-    score = exclusive_cumsum(runs_total, group) + c.get("prior_runs", 0.0)
-    wickets = exclusive_cumsum(out, group) + c.get("prior_wickets", 0.0)
-    balls = c["legal_ball_index"].astype(np.float64)
-    overs_done = balls / 6.0
-    crr = score / np.maximum(overs_done, 1.0)
-    is_chase = (c["target_runs"] > 0).astype(np.float64)
-    limit = np.where(is_chase > 0, c["target_overs"] * 6.0, INNINGS_BALLS)
-    limit = np.where(limit > 0, limit, INNINGS_BALLS)
-    balls_left = np.maximum(limit - balls, 0.0)
-    needed = np.maximum(c["target_runs"] - score, 0.0) * is_chase
-    rrr = needed / np.maximum(balls_left / 6.0, 1.0 / 6.0) * is_chase
-    legal_over = c["legal_over"].astype(np.int64)
-    phase = phase_of_over(legal_over)
-    wickets_in_hand = 10.0 - wickets
-
-    f: dict[str, np.ndarray] = {}
-    f["score_state"] = np.stack(
-        [
-            score / 100.0,
-            wickets / 10.0,
-            balls / INNINGS_BALLS,
-            crr / 8.0,
-            exclusive_cumsum(extras, group) / 10.0,
-        ],
-        axis=1,
-    )
-    f["chase_state"] = np.stack(
-        [
-            is_chase,
-            c["target_runs"] / 150.0 * is_chase,
-            needed / 100.0,
-            np.minimum(rrr, 36.0) / 8.0,
-            np.clip(rrr - crr, -12, 24) / 8.0 * is_chase,
-            needed / np.maximum(c["target_runs"], 1) * is_chase,
-        ],
-        axis=1,
-    )
-    phase_onehot = np.eye(5)[phase]
-    f["phase_state"] = np.concatenate(
-        [
-            phase_onehot,
-            (balls / INNINGS_BALLS)[:, None],
-            (c["ball_in_over"] / 6.0)[:, None],
-            (c["innings"] == 2)[:, None],
-        ],
-        axis=1,
-    )
-    f["time_pressure"] = np.stack(
-        [balls_left / INNINGS_BALLS, (balls_left <= 6), (balls_left <= 24), limit / INNINGS_BALLS],
-        axis=1,
-    )
-    f["wicket_buffer"] = np.stack(
-        [
-            wickets_in_hand / 10.0,
-            wickets_in_hand / np.maximum(balls_left / 6.0, 1.0),
-            rows_since(c["is_dismissal"], group, 60) / 60.0,
-            (wickets_in_hand <= 3),
-        ],
-        axis=1,
-    )
+    t["score"] = exclusive_cumsum(v["runs_total"], group) + c.get("prior_runs", 0.0)
+    t["wickets"] = exclusive_cumsum(v["out"], group) + c.get("prior_wickets", 0.0)
+    t["extras"] = exclusive_cumsum(v["extras"], group)
 
     # Per-player state within this innings: keys are (innings, player).
     num_players = (
@@ -149,44 +105,138 @@ def context_features(
         + 1
     )
     innings64 = group.astype(np.int64) * num_players
+    # A row contributes to its own batter; look the values up for the striker/non-striker.
+    own = innings64 + c["batter"]
+    t["striker"] = _prefix_for(v["batter_stats"], own, innings64 + c["batter"])
+    t["nonstriker"] = _prefix_for(v["batter_stats"], own, innings64 + c["non_striker"])
+    own_bowler = innings64 + c["bowler"]
+    t["bowler"] = exclusive_cumsum_by_key(v["bowler_stats"], own_bowler)
+    over_key = own_bowler * 64 + c["legal_over"].astype(np.int64)
+    t["bowler_over"] = exclusive_cumsum_by_key(v["runs_and_legal"][:, ::-1], over_key)
+    # Partnership: since the last dismissal in this innings.
+    partnership_id = group.astype(np.int64) * 16 + t["wickets"].astype(np.int64)
+    t["partnership"] = exclusive_cumsum_by_key(v["runs_and_legal"], partnership_id)
 
-    def batter_state(player: np.ndarray) -> np.ndarray:
-        # A row contributes to its own batter; look the values up for `player`.
-        own = innings64 + c["batter"]
-        stats = np.stack(
+    # Career statistics before this match (the hierarchical identity of each player).
+    match = c["match"].astype(np.int64)
+    t["striker_career"] = batting.before(c["batter"], match)
+    t["nonstriker_career"] = batting.before(c["non_striker"], match)
+    t["bowler_career"] = bowling.before(c["bowler"], match)
+
+    for value, size in WINDOWS:
+        t[f"{value}_last_{size}"] = window(v[value], group, size)
+    for event, cap in SINCE:
+        t[f"since_{event}"] = rows_since(v[event] > 0, group, cap)
+    return t
+
+
+# Windowed sums of the rows before a delivery: (row value, rows).
+WINDOWS = (
+    ("runs_total", 6),
+    ("runs_total", 12),
+    ("boundary", 12),
+    ("out", 12),
+    ("out", 24),
+    ("dot", 6),
+    ("dot", 12),
+    ("extras", 12),
+)
+# Rows since the last earlier row with the event (the innings start counts), capped.
+SINCE = (("out", 60), ("boundary", 30), ("non_dot", 30))
+
+
+def row_values(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What each delivery adds to the running totals of the rows after it (float64)."""
+    runs_total = c["runs_total"].astype(np.float64)
+    runs_bat = c["runs_batter"].astype(np.float64)
+    legal = c["is_legal"].astype(np.float64)
+    faced = (c["wides"] == 0).astype(np.float64)
+    boundary = (c["runs_batter"] >= 4).astype(np.float64)
+    dot = ((c["runs_total"] == 0) & c["is_legal"]).astype(np.float64)
+    return {
+        "runs_total": runs_total,
+        "out": c["is_dismissal"].astype(np.float64),
+        "boundary": boundary,
+        "dot": dot,
+        "non_dot": 1.0 - dot,
+        "extras": c["runs_extras"].astype(np.float64),
+        # The batter's runs, balls faced, fours, sixes, dots faced.
+        "batter_stats": np.stack(
             [runs_bat, faced, boundary * (runs_bat < 6), runs_bat >= 6, faced * (runs_bat == 0)],
             axis=1,
-        )
-        cum = _prefix_for(stats, own, innings64 + player)
-        r, b, fours, sixes, dots = cum.T
-        return np.stack(
+        ),
+        # The bowler's legal balls, runs conceded, wickets, dots.
+        "bowler_stats": np.stack(
             [
-                r / 30.0,
-                np.log1p(b),
-                r / np.maximum(b, 1) * 100 / 150,
-                fours / 3.0,
-                sixes / 2.0,
-                dots / np.maximum(b, 1),
-                b < 6,
+                legal,
+                runs_bat + c["wides"] + c["noballs"],
+                np.isin(c["wicket_kind"], BOWLER_KIND_IDS),
+                dot,
             ],
             axis=1,
-        )
+        ),
+        "runs_and_legal": np.stack([runs_total, legal], axis=1),
+    }
 
-    f["striker_state"] = batter_state(c["batter"])
-    f["nonstriker_state"] = batter_state(c["non_striker"])
-    own_bowler = innings64 + c["bowler"]
-    bstats = np.stack(
+
+def features_from_totals(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Context node features from `running_totals` (or a live innings' same totals)."""
+    score, wickets = t["score"], t["wickets"]
+    balls = t["legal_ball_index"].astype(np.float64)
+    overs_done = balls / 6.0
+    crr = score / np.maximum(overs_done, 1.0)
+    target_runs = t["target_runs"]
+    is_chase = (target_runs > 0).astype(np.float64)
+    limit = np.where(is_chase > 0, t["target_overs"] * 6.0, INNINGS_BALLS)
+    limit = np.where(limit > 0, limit, INNINGS_BALLS)
+    balls_left = np.maximum(limit - balls, 0.0)
+    needed = np.maximum(target_runs - score, 0.0) * is_chase
+    rrr = needed / np.maximum(balls_left / 6.0, 1.0 / 6.0) * is_chase
+    phase = phase_of_over(t["legal_over"].astype(np.int64))
+    wickets_in_hand = 10.0 - wickets
+
+    f: dict[str, np.ndarray] = {}
+    f["score_state"] = np.stack(
+        [score / 100.0, wickets / 10.0, balls / INNINGS_BALLS, crr / 8.0, t["extras"] / 10.0],
+        axis=1,
+    )
+    f["chase_state"] = np.stack(
         [
-            legal,
-            runs_bat + c["wides"] + c["noballs"],
-            np.isin(c["wicket_kind"], BOWLER_KIND_IDS),
-            dot,
+            is_chase,
+            target_runs / 150.0 * is_chase,
+            needed / 100.0,
+            np.minimum(rrr, 36.0) / 8.0,
+            np.clip(rrr - crr, -12, 24) / 8.0 * is_chase,
+            needed / np.maximum(target_runs, 1) * is_chase,
         ],
         axis=1,
     )
-    bcum = exclusive_cumsum_by_key(bstats, own_bowler)
-    over_key = own_bowler * 64 + legal_over
-    in_over = exclusive_cumsum_by_key(np.stack([legal, runs_total], axis=1), over_key)
+    phase_onehot = np.eye(5)[phase]
+    f["phase_state"] = np.concatenate(
+        [
+            phase_onehot,
+            (balls / INNINGS_BALLS)[:, None],
+            (t["ball_in_over"] / 6.0)[:, None],
+            (t["innings"] == 2)[:, None],
+        ],
+        axis=1,
+    )
+    f["time_pressure"] = np.stack(
+        [balls_left / INNINGS_BALLS, (balls_left <= 6), (balls_left <= 24), limit / INNINGS_BALLS],
+        axis=1,
+    )
+    f["wicket_buffer"] = np.stack(
+        [
+            wickets_in_hand / 10.0,
+            wickets_in_hand / np.maximum(balls_left / 6.0, 1.0),
+            t["since_out"] / 60.0,
+            (wickets_in_hand <= 3),
+        ],
+        axis=1,
+    )
+    f["striker_state"] = _batter_state(t["striker"])
+    f["nonstriker_state"] = _batter_state(t["nonstriker"])
+    bcum, in_over = t["bowler"], t["bowler_over"]
     f["bowler_state"] = np.stack(
         [
             bcum[:, 0] / 24.0,
@@ -199,55 +249,65 @@ def context_features(
         ],
         axis=1,
     )
-    # Partnership: since the last dismissal in this innings.
-    partnership_id = group.astype(np.int64) * 16 + wickets.astype(np.int64)
-    part = exclusive_cumsum_by_key(np.stack([runs_total, legal], axis=1), partnership_id)
+    part = t["partnership"]
     f["partnership"] = np.stack(
         [part[:, 0] / 30.0, part[:, 1] / 24.0, part[:, 0] / np.maximum(part[:, 1], 1) / 2.0],
         axis=1,
     )
-
-    # Career statistics before this match (the hierarchical identity of each player).
-    match = c["match"].astype(np.int64)
-    f["striker_identity"] = batting_features(batting.before(c["batter"], match))
-    f["nonstriker_identity"] = batting_features(batting.before(c["non_striker"], match))
-    f["bowler_identity"] = bowling_features(bowling.before(c["bowler"], match))
-
-    r6, r12 = window(runs_total, group, 6), window(runs_total, group, 12)
+    f["striker_identity"] = batting_features(t["striker_career"])
+    f["nonstriker_identity"] = batting_features(t["nonstriker_career"])
+    f["bowler_identity"] = bowling_features(t["bowler_career"])
     f["batting_momentum"] = np.stack(
         [
-            r6 / 9.0,
-            r12 / 18.0,
-            window(boundary, group, 12) / 2.0,
-            rows_since(boundary > 0, group, 30) / 30.0,
+            t["runs_total_last_6"] / 9.0,
+            t["runs_total_last_12"] / 18.0,
+            t["boundary_last_12"] / 2.0,
+            t["since_boundary"] / 30.0,
         ],
         axis=1,
     )
     f["bowling_momentum"] = np.stack(
         [
-            window(out, group, 12),
-            window(out, group, 24) / 2.0,
-            window(dot, group, 12) / 6.0,
-            window(extras, group, 12) / 3.0,
+            t["out_last_12"],
+            t["out_last_24"] / 2.0,
+            t["dot_last_12"] / 6.0,
+            t["extras_last_12"] / 3.0,
         ],
         axis=1,
     )
     f["pressure_index"] = np.stack(
         [
             np.clip(rrr - crr, -12, 24) / 8.0 * is_chase,
-            window(dot, group, 12) / 12.0,
-            rows_since(boundary > 0, group, 30) / 30.0,
+            t["dot_last_12"] / 12.0,
+            t["since_boundary"] / 30.0,
             wickets / np.maximum(balls / 6.0, 1.0),
         ],
         axis=1,
     )
+    # Dot balls in a row immediately before the delivery.
     f["dot_pressure"] = np.stack(
-        [_consecutive_dots(dot, group) / 6.0, window(dot, group, 6) / 6.0],
+        [(t["since_non_dot"] - 1) / 6.0, t["dot_last_6"] / 6.0],
         axis=1,
     )
     for name in ("venue", "batting_team", "bowling_team"):
-        f[name] = np.ones((group.shape[0], 1))
+        f[name] = np.ones((score.shape[0], 1))
     return {name: values.astype(np.float32) for name, values in f.items()}
+
+
+def _batter_state(cum: np.ndarray) -> np.ndarray:
+    r, b, fours, sixes, dots = cum.T
+    return np.stack(
+        [
+            r / 30.0,
+            np.log1p(b),
+            r / np.maximum(b, 1) * 100 / 150,
+            fours / 3.0,
+            sixes / 2.0,
+            dots / np.maximum(b, 1),
+            b < 6,
+        ],
+        axis=1,
+    )
 
 
 def _prefix_for(stats: np.ndarray, own_key: np.ndarray, query_key: np.ndarray) -> np.ndarray:
@@ -275,12 +335,6 @@ def _prefix_for(stats: np.ndarray, own_key: np.ndarray, query_key: np.ndarray) -
     is_query = kind[order] == 0
     out[rows[order][is_query]] = cum[is_query]
     return out
-
-
-def _consecutive_dots(dot: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Dot balls in a row immediately before each delivery, within the innings."""
-    since_non_dot = rows_since(dot == 0, group, 30)
-    return since_non_dot - 1
 
 
 def target_phase(c: dict[str, np.ndarray]) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 
 from cricket_gnn.data.cricsheet import DELIVERY_FIELDS, MalformedMatch, parse_delivery
 from cricket_gnn.data.table import add_derived_columns
+from cricket_gnn.inference.running import InningsTotals
 from cricket_gnn.inference.state import InvalidInningsState, MatchContext, NextBall
 
 PLAYER_FIELDS = ("batter", "non_striker", "bowler", "player_out")
@@ -71,6 +72,7 @@ class InningsColumns:
         self._wickets_after = [0]  # wickets fallen after the first i deliveries
         self._last_actors = ("", "", "")
         self._data = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _DTYPES.items()}
+        self.totals = InningsTotals(capacity)  # the pending ball's running totals
 
     def append(self, delivery: Any, position: str) -> None:
         """Parse one Cricsheet delivery (with its 'over') and add it; errors name `position`."""
@@ -93,6 +95,7 @@ class InningsColumns:
         for name in DELIVERY_FIELDS:
             value = row[name]
             self._data[name][i] = self.players(value) if name in PLAYER_FIELDS else value
+        self.totals.add({name: values[i] for name, values in self._data.items()})
         self.length += 1
         self._last_actors = (str(row["batter"]), str(row["non_striker"]), str(row["bowler"]))
         self.wickets += row["dismissals"]

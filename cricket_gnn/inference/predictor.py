@@ -21,7 +21,7 @@ import torch
 
 from cricket_gnn.data.career import CareerTable, batting_career, bowling_career
 from cricket_gnn.data.cricsheet import normalise_name, normalise_venue
-from cricket_gnn.data.features import context_features, target_phase
+from cricket_gnn.data.features import context_features, features_from_totals, target_phase
 from cricket_gnn.data.fitted import FittedState
 from cricket_gnn.data.table import DeliveryTable, add_derived_columns
 from cricket_gnn.graphs.builder import query_features
@@ -153,10 +153,7 @@ class Predictor:
         innings = self.new_innings()
         for i, delivery in enumerate(state.deliveries):
             innings.append(delivery, f"deliveries[{i}]")
-        columns = innings.prefix(state.context, state.next_ball, self.match_index)
-        return PreparedState(
-            columns, innings.players, state.context, state.next_ball, innings.length
-        )
+        return self._prepared(innings, state.context, state.next_ball, innings.length)
 
     def prepare_batch(self, states: Sequence[InningsState | CompactState]) -> list[PreparedState]:
         """`prepare` for each state, parsing an innings shared by several states once."""
@@ -173,20 +170,46 @@ class Predictor:
             for index in members:
                 state = states[index]
                 assert isinstance(state, InningsState)
-                columns = innings.prefix(
-                    state.context, state.next_ball, self.match_index, len(state.deliveries)
-                )
-                prepared[index] = PreparedState(
-                    columns,
-                    innings.players,
-                    state.context,
-                    state.next_ball,
-                    len(state.deliveries),
-                    innings,
+                prepared[index] = self._prepared(
+                    innings, state.context, state.next_ball, len(state.deliveries), shared=True
                 )
         return [
             p if p is not None else self.prepare(s) for p, s in zip(prepared, states, strict=True)
         ]
+
+    def _prepared(
+        self,
+        innings: InningsColumns,
+        context: MatchContext,
+        next_ball: NextBall,
+        length: int,
+        shared: bool = False,
+    ) -> PreparedState:
+        """The state after the first `length` deliveries of `innings`; with `shared`, it
+        shares the innings' ball nodes with the other states prepared from it."""
+        columns = innings.prefix(context, next_ball, self.match_index, length)
+        pending = None
+        if length == innings.length:
+            # The innings' running totals give the pending row's features in O(1).
+            totals = innings.totals.pending(
+                int(columns["batter"][-1]),
+                int(columns["non_striker"][-1]),
+                int(columns["bowler"][-1]),
+                context,
+                self.match_index,
+                self.batting,
+                self.bowling,
+            )
+            pending = features_from_totals(totals)
+        return PreparedState(
+            columns,
+            innings.players,
+            context,
+            next_ball,
+            length,
+            innings if shared else None,
+            pending,
+        )
 
     def extend_balls(
         self, innings: InningsColumns, context: MatchContext, balls: BallStates | None = None
@@ -213,8 +236,7 @@ class Predictor:
     ) -> tuple[Prediction, BallStates]:
         """The live session's path: encode only the deliveries `balls` lacks, then score the
         pending ball alone. Returns the prediction and the ball states to keep."""
-        columns = innings.prefix(context, next_ball, self.match_index)
-        prepared = PreparedState(columns, innings.players, context, next_ball, innings.length)
+        prepared = self._prepared(innings, context, next_ball, innings.length)
         balls = self.extend_balls(innings, context, balls)
         with torch.inference_mode():
             return self._score([prepared], [0], balls)[0], balls
@@ -315,8 +337,13 @@ class Predictor:
         c = _concat(parts)
         c["innings_id"] = np.repeat(np.arange(len(parts)), lengths).astype(np.int32)
         targets = np.cumsum(lengths) - 1  # the pending row of each state
-        raw = context_features(c, self.batting, self.bowling)
-        context = {name: self.fitted.normalise(name, raw[name][targets]) for name in raw}
+        pending = [p.pending for p in prepared if p.pending is not None]
+        if len(pending) == len(prepared):
+            raw = {name: np.concatenate([f[name] for f in pending]) for name in pending[0]}
+        else:
+            every_row = context_features(c, self.batting, self.bowling)
+            raw = {name: values[targets] for name, values in every_row.items()}
+        context = {name: self.fitted.normalise(name, raw[name]) for name in raw}
         ids, cold = self._identity_ids(prepared)
         position = c["delivery_index"].astype(np.int64)
         keys = relation_keys(c["innings_id"], c["batter"], c["bowler"], c["legal_over"])
@@ -395,6 +422,8 @@ class PreparedState:
     next_ball: NextBall
     num_balls: int  # deliveries before the pending row (0 for the compact form)
     innings: InningsColumns | None = None
+    # The pending row's raw context features, when the innings' running totals gave them.
+    pending: dict[str, np.ndarray] | None = None
 
     def shares_balls_with(self) -> object:
         """States with the same value here have the same innings' ball nodes."""
