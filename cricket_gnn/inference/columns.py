@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from cricket_gnn.data.career import CareerTable
 from cricket_gnn.data.cricsheet import DELIVERY_FIELDS, MalformedMatch, parse_delivery
 from cricket_gnn.data.table import add_derived_columns
 from cricket_gnn.inference.running import InningsTotals
@@ -95,12 +96,28 @@ class InningsColumns:
         for name in DELIVERY_FIELDS:
             value = row[name]
             self._data[name][i] = self.players(value) if name in PLAYER_FIELDS else value
-        self.totals.add({name: values[i] for name, values in self._data.items()})
         self.length += 1
         self._last_actors = (str(row["batter"]), str(row["non_striker"]), str(row["bowler"]))
         self.wickets += row["dismissals"]
         self._wickets_after.append(self.wickets)
         self.runs += row["runs_total"]
+
+    def pending_totals(
+        self,
+        striker: int,
+        non_striker: int,
+        bowler: int,
+        context: MatchContext,
+        match_index: int,
+        batting: CareerTable,
+        bowling: CareerTable,
+    ) -> dict[str, np.ndarray]:
+        """`features.running_totals` of the ball after every delivery so far (players as
+        indices of this innings' PlayerIndex)."""
+        self.totals.catch_up(self._data, self.length)
+        return self.totals.pending(
+            striker, non_striker, bowler, context, match_index, batting, bowling
+        )
 
     def last_actors(self) -> NextBall:
         """Striker, non-striker and bowler of the latest delivery."""

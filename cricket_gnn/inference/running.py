@@ -2,15 +2,17 @@
 
 `features.running_totals` computes, for every row of whole innings at once, the sums,
 windows and careers a row's context is made of. A live innings only ever needs them for
-its pending ball, so `InningsTotals` adds each appended delivery to the same totals
-(O(1) per delivery, O(window) for the windowed sums) and hands the pending row's totals
-to the same `features.features_from_totals`. Each delivery's contribution comes from
-the same `features.row_values`, so the two paths share every formula; tests check them
-equal on every prefix of real innings (tests/inference/test_running_totals.py).
+its pending ball, so `InningsTotals` folds the deliveries appended since its last use
+into the same totals (O(1) per delivery, O(window) for the windowed sums) and hands the
+pending row's totals to the same `features.features_from_totals`. Each delivery's
+contribution comes from the same `features.row_values`, so the two paths share every
+formula; tests check them equal on every prefix of real innings
+(tests/inference/test_running_totals.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,57 +21,75 @@ from cricket_gnn.data.career import CareerTable
 from cricket_gnn.data.features import SINCE, WINDOWS, row_values
 from cricket_gnn.inference.state import MatchContext
 
-_ZEROS = {
-    "batter_stats": np.zeros(5),
-    "bowler_stats": np.zeros(4),
-    "runs_and_legal": np.zeros(2),
-}
+# The importer columns `row_values` reads (is_legal is derived here).
+_ROW_COLUMNS = (
+    "runs_batter",
+    "runs_extras",
+    "runs_total",
+    "wides",
+    "noballs",
+    "wicket_kind",
+    "is_dismissal",
+    "batter",
+    "bowler",
+)
 
 
 class InningsTotals:
-    """`features.running_totals` of the pending row after the deliveries added so far."""
+    """`features.running_totals` of the pending row after the deliveries folded in so far.
+
+    Per-player and per-over sums are Python floats: every summand is a whole number, so
+    any order of addition gives the vectorised path's float64 values exactly.
+    """
 
     def __init__(self, capacity: int = 160) -> None:
         self.length = 0
         self.legal_balls = 0
         self.score = self.wickets = self.extras = 0.0
-        self.partnership = np.zeros(2)  # runs, legal balls since the last dismissal
-        self.batters: dict[int, np.ndarray] = {}
-        self.bowlers: dict[int, np.ndarray] = {}
-        self.bowler_overs: dict[tuple[int, int], np.ndarray] = {}
+        self.partnership = [0.0, 0.0]  # runs, legal balls since the last dismissal
+        self.batters: dict[int, list[float]] = {}
+        self.bowlers: dict[int, list[float]] = {}
+        self.bowler_overs: dict[tuple[int, int], list[float]] = {}
         self._last_event = {event: -1 for event, _ in SINCE}
         self._windowed = {value: np.zeros(capacity) for value in {v for v, _ in WINDOWS}}
 
-    def add(self, row: dict[str, Any]) -> None:
-        """Add one delivery: `row` maps each importer column to its value (batter,
-        bowler as player indices)."""
-        legal = row["wides"] == 0 and row["noballs"] == 0
-        columns = {name: np.array([value]) for name, value in row.items()}
-        columns["is_legal"] = np.array([legal])
-        v = {name: values[0] for name, values in row_values(columns).items()}
-        i = self.length
+    def catch_up(self, data: Mapping[str, np.ndarray], length: int) -> None:
+        """Fold rows [self.length, length) of an innings' importer columns into the totals:
+        one vectorised `row_values` per call, then a few additions per row."""
+        start = self.length
+        if length <= start:
+            return
+        rows = {name: data[name][start:length] for name in _ROW_COLUMNS}
+        rows["is_legal"] = (rows["wides"] == 0) & (rows["noballs"] == 0)
+        v = row_values(rows)
         for value, buffer in self._windowed.items():
-            if i == len(buffer):
-                self._windowed[value] = buffer = np.concatenate([buffer, np.zeros_like(buffer)])
-            buffer[i] = v[value]
+            if length > len(buffer):
+                grown = np.zeros(max(2 * length, len(buffer)))
+                grown[:start] = buffer[:start]
+                self._windowed[value] = buffer = grown
+            buffer[start:length] = v[value]
         for event, _ in SINCE:
-            if v[event] > 0:
-                self._last_event[event] = i
-        batter, bowler = int(row["batter"]), int(row["bowler"])
-        self.batters[batter] = self.batters.get(batter, _ZEROS["batter_stats"]) + v["batter_stats"]
-        self.bowlers[bowler] = self.bowlers.get(bowler, _ZEROS["bowler_stats"]) + v["bowler_stats"]
-        over = (bowler, self.legal_balls // 6)
-        # The in-over totals are (legal balls, runs), the partnership's (runs, legal balls).
-        in_over = v["runs_and_legal"][::-1]
-        self.bowler_overs[over] = self.bowler_overs.get(over, _ZEROS["runs_and_legal"]) + in_over
-        self.partnership = self.partnership + v["runs_and_legal"]
-        self.score += v["runs_total"]
-        self.extras += v["extras"]
-        if v["out"] > 0:
-            self.wickets += v["out"]
-            self.partnership = np.zeros(2)  # the next row starts a new partnership
-        self.legal_balls += int(legal)
-        self.length += 1
+            hits = np.flatnonzero(v[event] > 0)
+            if hits.size:
+                self._last_event[event] = start + int(hits[-1])
+        legal = rows["is_legal"].tolist()
+        batters, bowlers = rows["batter"].tolist(), rows["bowler"].tolist()
+        batter_stats, bowler_stats = v["batter_stats"].tolist(), v["bowler_stats"].tolist()
+        runs_and_legal, out = v["runs_and_legal"].tolist(), v["out"].tolist()
+        for j in range(length - start):
+            runs, is_legal = runs_and_legal[j]
+            _add(self.batters, batters[j], batter_stats[j])
+            _add(self.bowlers, bowlers[j], bowler_stats[j])
+            # The in-over totals are (legal balls, runs) of this bowler in this over.
+            _add(self.bowler_overs, (bowlers[j], self.legal_balls // 6), [is_legal, runs])
+            self.partnership = [self.partnership[0] + runs, self.partnership[1] + is_legal]
+            if out[j] > 0:
+                self.wickets += out[j]
+                self.partnership = [0.0, 0.0]  # the next row starts a new partnership
+            self.legal_balls += int(legal[j])
+        self.score += float(v["runs_total"].sum())
+        self.extras += float(v["extras"].sum())
+        self.length = length
 
     def pending(
         self,
@@ -81,7 +101,8 @@ class InningsTotals:
         batting: CareerTable,
         bowling: CareerTable,
     ) -> dict[str, np.ndarray]:
-        """The pending row's totals (each [1] or [1, k]), as `running_totals` gives them."""
+        """The pending row's totals (each [1] or [1, k]), as `running_totals` gives them,
+        after the deliveries folded in by `catch_up`."""
         n, balls = self.length, self.legal_balls
         match = np.array([match_index], dtype=np.int64)
 
@@ -98,13 +119,11 @@ class InningsTotals:
             "score": one(self.score),
             "wickets": one(self.wickets),
             "extras": one(self.extras),
-            "striker": self.batters.get(striker, _ZEROS["batter_stats"])[None, :],
-            "nonstriker": self.batters.get(non_striker, _ZEROS["batter_stats"])[None, :],
-            "bowler": self.bowlers.get(bowler, _ZEROS["bowler_stats"])[None, :],
-            "bowler_over": self.bowler_overs.get((bowler, balls // 6), _ZEROS["runs_and_legal"])[
-                None, :
-            ],
-            "partnership": self.partnership[None, :],
+            "striker": np.array([self.batters.get(striker, [0.0] * 5)]),
+            "nonstriker": np.array([self.batters.get(non_striker, [0.0] * 5)]),
+            "bowler": np.array([self.bowlers.get(bowler, [0.0] * 4)]),
+            "bowler_over": np.array([self.bowler_overs.get((bowler, balls // 6), [0.0] * 2)]),
+            "partnership": np.array([self.partnership]),
             "striker_career": batting.before(np.array([striker]), match),
             "nonstriker_career": batting.before(np.array([non_striker]), match),
             "bowler_career": bowling.before(np.array([bowler]), match),
@@ -115,3 +134,12 @@ class InningsTotals:
             last = self._last_event[event]
             t[f"since_{event}"] = one(min(n - last if last >= 0 else n + 1, cap), np.int64)
         return t
+
+
+def _add(sums: dict[Any, list[float]], key: Hashable, values: list[float]) -> None:
+    current = sums.get(key)
+    if current is None:
+        sums[key] = list(values)
+    else:
+        for i, value in enumerate(values):
+            current[i] += value

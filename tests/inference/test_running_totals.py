@@ -22,23 +22,35 @@ def test_every_prefix_of_real_innings_gets_the_vectorised_features_bit_for_bit(s
         columns["innings_id"] = np.zeros(len(rows), dtype=np.int32)
         expected = context_features(columns, history.batting, history.bowling)
         context = context_of(small_dataset, rows[0])
-        match = int(c["match"][rows[0]])
-        totals = InningsTotals(capacity=4)  # small, so the window buffers must grow
-        for t in range(len(rows)):
-            pending = totals.pending(
+
+        def pending_of(
+            totals: InningsTotals, t: int, columns=columns, context=context
+        ) -> dict[str, np.ndarray]:
+            return totals.pending(
                 int(columns["batter"][t]),
                 int(columns["non_striker"][t]),
                 int(columns["bowler"][t]),
                 context,
-                match,
+                int(columns["match"][t]),
                 history.batting,
                 history.bowling,
             )
+
+        last = len(rows) - 1
+        one_shot = InningsTotals()  # every delivery folded in at once, as a request does
+        one_shot.catch_up(columns, last)
+        totals = InningsTotals(capacity=4)  # small, so the window buffers must grow
+        for t in range(len(rows)):
+            if 7 < t < 11:
+                continue  # so t = 11 folds four deliveries in one catch_up
+            totals.catch_up(columns, t)
+            pending = pending_of(totals, t)
             got = features_from_totals(pending)
             for name, values in expected.items():
                 assert got[name].dtype == values.dtype, name
                 np.testing.assert_array_equal(got[name][0], values[t], err_msg=f"{name} row {t}")
-            totals.add({name: values[t] for name, values in columns.items()})
+        for name, values in pending_of(one_shot, last).items():
+            np.testing.assert_array_equal(values, pending[name], err_msg=name)
         checked["rows"] += len(rows)
         checked["wides"] += int((columns["wides"] > 0).sum())
         checked["noballs"] += int((columns["noballs"] > 0).sum())
