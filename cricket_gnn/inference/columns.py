@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from cricket_gnn.data.career import CareerTable
 from cricket_gnn.data.cricsheet import DELIVERY_FIELDS, MalformedMatch, parse_delivery
 from cricket_gnn.data.table import add_derived_columns
 from cricket_gnn.inference.running import InningsTotals
@@ -73,7 +72,7 @@ class InningsColumns:
         self._wickets_after = [0]  # wickets fallen after the first i deliveries
         self._last_actors = ("", "", "")
         self._data = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _DTYPES.items()}
-        self.totals = InningsTotals(capacity)  # the pending ball's running totals
+        self._totals = InningsTotals(capacity)  # folded in lazily: running_totals()
 
     def append(self, delivery: Any, position: str) -> None:
         """Parse one Cricsheet delivery (with its 'over') and add it; errors name `position`."""
@@ -102,22 +101,11 @@ class InningsColumns:
         self._wickets_after.append(self.wickets)
         self.runs += row["runs_total"]
 
-    def pending_totals(
-        self,
-        striker: int,
-        non_striker: int,
-        bowler: int,
-        context: MatchContext,
-        match_index: int,
-        batting: CareerTable,
-        bowling: CareerTable,
-    ) -> dict[str, np.ndarray]:
-        """`features.running_totals` of the ball after every delivery so far (players as
-        indices of this innings' PlayerIndex)."""
-        self.totals.catch_up(self._data, self.length)
-        return self.totals.pending(
-            striker, non_striker, bowler, context, match_index, batting, bowling
-        )
+    def running_totals(self) -> InningsTotals:
+        """The running totals after every delivery so far (their `pending` gives the next
+        ball's `features.running_totals`)."""
+        self._totals.catch_up(self._data, self.length)
+        return self._totals
 
     def last_actors(self) -> NextBall:
         """Striker, non-striker and bowler of the latest delivery."""

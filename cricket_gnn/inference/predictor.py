@@ -191,7 +191,7 @@ class Predictor:
         pending = None
         if length == innings.length:
             # The innings' running totals give the pending row's features in O(1).
-            totals = innings.pending_totals(
+            totals = innings.running_totals().pending(
                 int(columns["batter"][-1]),
                 int(columns["non_striker"][-1]),
                 int(columns["bowler"][-1]),
