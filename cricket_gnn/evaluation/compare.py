@@ -216,7 +216,7 @@ def _targets(summary: dict[str, Any], vs_trees: dict[str, Any]) -> list[dict[str
         mean = ours[metric]["mean"]
         rows.append(
             {
-                "target": f"{metric.replace('_', ' ')} > {threshold}",
+                "target": f"{dict(SUMMARY_METRICS)[metric]} > {threshold}",
                 "value": f"{mean:.4f} (trees {trees[metric]['mean']:.4f})",
                 "met": bool(mean > threshold),
             }
