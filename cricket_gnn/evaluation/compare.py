@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cricket_gnn.evaluation.constants import BOUNDARY_CLASSES, CLASS_NAMES, WICKET_CLASS
 from cricket_gnn.evaluation.report import FILE_NAMES
 from cricket_gnn.evaluation.report_markdown import table
 from cricket_gnn.evaluation.significance import (
@@ -53,6 +54,8 @@ ABSOLUTE_TARGETS = (
     ("boundary_precision_tuned", 0.30),
 )
 MAX_ECE = 0.02
+# Recall levels at which the trade-off table reads a class's precision off its ranking.
+TRADE_OFF_RECALLS = (0.1, 0.2)
 # Arrays that must agree for two evaluations to be scored on the same deliveries.
 _SAME_DELIVERIES = ("row", "match_id", "label")
 
@@ -149,6 +152,8 @@ def compare(
                 for subset, mask in masks.items()
                 if mask.any()
             }
+    trade_offs = {"checkpoint": _mean_trade_offs(runs, "checkpoint")}
+    trade_offs["gradient_boosting"] = _mean_trade_offs(runs, "gradient_boosting")
     summary = {
         "checkpoint": _summary(runs, "checkpoint"),
         "gradient_boosting": _summary(runs, "gradient_boosting"),
@@ -164,7 +169,57 @@ def compare(
         "summary": summary,
         "comparisons": comparisons,
         "targets": _targets(summary, comparisons["gradient_boosting"]),
+        "trade_offs": trade_offs,
     }
+
+
+def trade_offs(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    """What any decision rule could reach with these probabilities, class by class.
+
+    A class's F1 under any rule is the F1 of the set of balls the rule assigns to it, and
+    for calibrated probabilities the best such set is a top-k of that class's probability:
+    so the mean over classes of each class's best top-k F1 bounds the macro F1 of every
+    rule (a slightly optimistic bound: each k is picked on the scored deliveries
+    themselves, and a multiclass rule cannot give one ball to two classes). For wickets and boundaries (four or six, as boundary precision counts them) the
+    precision reachable at a given recall is read off the same ranking.
+    """
+    best_f1 = {}
+    for k, name in enumerate(CLASS_NAMES):
+        precision, recall = _ranking_curve(probs[:, k], labels == k)
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        best_f1[name] = float(f1.max())
+    boundary = probs[:, list(BOUNDARY_CLASSES)].sum(axis=1)
+    curves = {
+        "wicket": _ranking_curve(probs[:, WICKET_CLASS], labels == WICKET_CLASS),
+        "boundary": _ranking_curve(boundary, np.isin(labels, BOUNDARY_CLASSES)),
+    }
+    return {
+        "best_f1": best_f1,
+        "macro_f1_bound": float(np.mean(list(best_f1.values()))),
+        **{
+            f"{name}_precision_at_recall_{level}": float(precision[recall >= level].max())
+            for name, (precision, recall) in curves.items()
+            for level in TRADE_OFF_RECALLS
+        },
+    }
+
+
+def _ranking_curve(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall of predicting the top-k balls by `score`, for every k."""
+    hits = np.cumsum(positive[np.argsort(-score, kind="stable")])
+    predicted = np.arange(1, len(hits) + 1)
+    return hits / predicted, hits / max(int(positive.sum()), 1)
+
+
+def _mean_trade_offs(runs: Sequence[EvaluationRun], model: str) -> dict[str, Any]:
+    per_run = [trade_offs(run.arrays["label"], run.arrays[f"probs_{model}"]) for run in runs]
+    mean: dict[str, Any] = {
+        key: float(np.mean([r[key] for r in per_run])) for key in per_run[0] if key != "best_f1"
+    }
+    mean["best_f1"] = {
+        name: float(np.mean([r["best_f1"][name] for r in per_run])) for name in CLASS_NAMES
+    }
+    return mean
 
 
 def _summary(runs: Sequence[EvaluationRun], model: str) -> dict[str, dict[str, Any]]:
@@ -250,6 +305,31 @@ def markdown_comparison(result: dict[str, Any]) -> list[str]:
         ["target", "value", "met"],
         [[row["target"], row["value"], "yes" if row["met"] else "no"] for row in result["targets"]],
     )
+    lines += ["", "## What any decision rule could reach with these probabilities", ""]
+    lines += [
+        "Best F1 of each class over every top-k of its probability, their mean (an "
+        "optimistic bound on the macro F1 of any rule on these probabilities), and the precision at a given recall of wickets and of "
+        "boundaries (four or six). Mean over the evaluations.",
+        "",
+    ]
+    header = ["model", "macro F1 bound", *(f"best F1 {name}" for name in CLASS_NAMES)]
+    header += [
+        f"{name} precision at recall {level}"
+        for name in ("wicket", "boundary")
+        for level in TRADE_OFF_RECALLS
+    ]
+    rows = []
+    for model in ("checkpoint", "gradient_boosting"):
+        t = result["trade_offs"][model]
+        row = [titles[model], f"{t['macro_f1_bound']:.4f}"]
+        row += [f"{t['best_f1'][name]:.4f}" for name in CLASS_NAMES]
+        row += [
+            f"{t[f'{name}_precision_at_recall_{level}']:.4f}"
+            for name in ("wicket", "boundary")
+            for level in TRADE_OFF_RECALLS
+        ]
+        rows.append(row)
+    lines += table(header, rows)
     bootstrap = result["bootstrap"]
     for pair, title in (("gradient_boosting", "gradient boosting"), ("against", "against")):
         if pair not in result["comparisons"]:

@@ -308,6 +308,8 @@ def test_compare_averages_seeds_and_pairs_them_with_the_trees_and_another_model(
     result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert (tmp_path / "cmp" / "comparison.md").read_text().strip() in printed
     assert "## Issue 8 targets" in printed and "| ECE <= 0.02 |" in printed
+    bound = result["trade_offs"]["checkpoint"]["macro_f1_bound"]
+    assert "| macro F1 bound |" in printed and 0 < bound <= 1
 
     # The summary is the mean over the evaluations of what each report says.
     summary = result["summary"]
