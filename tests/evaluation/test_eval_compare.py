@@ -33,3 +33,22 @@ def test_a_perfect_model_reaches_every_bound_and_a_constant_one_only_the_base_ra
     wickets = (labels == 6).mean()
     # Ties rank in row order: the precision of a constant score is the base rate, about.
     assert constant["wicket_precision_at_recall_0.2"] == pytest.approx(wickets, abs=0.05)
+
+
+def test_models_with_other_train_vocabularies_are_refused_by_name():
+    from pathlib import Path
+
+    from cricket_gnn.evaluation.compare import EvaluationRun, check_same_deliveries
+
+    arrays = {
+        "row": np.arange(4),
+        "match_id": np.array(["a", "a", "b", "b"]),
+        "label": np.array([0, 1, 6, 4]),
+        "unseen_striker": np.array([False, True, False, False]),
+        "unseen_bowler": np.zeros(4, dtype=bool),
+    }
+    other = dict(arrays, unseen_striker=np.array([False, False, False, True]))
+    runs = [EvaluationRun(Path("one"), {}, arrays), EvaluationRun(Path("two"), {}, other)]
+    with pytest.raises(ValueError, match="different train splits .unseen_striker differs"):
+        check_same_deliveries(runs)
+    check_same_deliveries([runs[0], EvaluationRun(Path("three"), {}, dict(arrays))])
