@@ -334,8 +334,9 @@ def markdown_comparison(result: dict[str, Any]) -> list[str]:
     lines += ["", "## What any decision rule could reach with these probabilities", ""]
     lines += [
         "Best F1 of each class over every top-k of its probability, their mean (an "
-        "optimistic bound on the macro F1 of any rule on these probabilities), and the precision at a given recall of wickets and of "
-        "boundaries (four or six). Mean over the evaluations.",
+        "optimistic bound on the macro F1 of any rule on these probabilities), and the "
+        "precision at a given recall of wickets and of boundaries (four or six). Mean over "
+        "the evaluations.",
         "",
     ]
     header = ["model", "macro F1 bound", *(f"best F1 {name}" for name in CLASS_NAMES)]
