@@ -1,12 +1,13 @@
 """A live innings: deliveries arrive one at a time and the next ball is predicted.
 
-Cost per appended delivery: one `parse_delivery`, a write into growable numpy columns
-and an update of the running totals (amortised O(1)). Cost per prediction: the model work is O(1) per new ball —
+Cost per appended delivery: one `parse_delivery` and a write into growable numpy
+columns (amortised O(1)). Cost per prediction: the model work is O(1) per new ball —
 the session keeps every layer's ball-node keys/values (ball nodes only hear earlier
 balls, so they never change), encodes only the balls added since the last prediction
 against them, and scores the pending ball alone (inference.staged). The pending ball's
-context features come from the innings' running totals (inference.running), updated
-once per appended delivery; only its edges are still found over the prefix's columns
+context features come from the innings' running totals (inference.running), into which
+the deliveries appended since the last prediction are folded, O(1) each; only its edges
+are still found over the prefix's columns
 (a sort of n <= ~130 rows). A prediction is cached until the next append, so repeated
 reads of the same state cost O(1); a promoted model rebuilds the ball states once, on
 its first prediction for the session.
