@@ -7,10 +7,9 @@ balls, so they never change), encodes only the balls added since the last predic
 against them, and scores the pending ball alone (inference.staged). The pending ball's
 context features come from the innings' running totals (inference.running), into which
 the deliveries appended since the last prediction are folded, O(1) each; only its edges
-are still found over the prefix's columns
-(a sort of n <= ~130 rows). A prediction is cached until the next append, so repeated
-reads of the same state cost O(1); a promoted model rebuilds the ball states once, on
-its first prediction for the session.
+are still found over the prefix's columns (a sort of n <= ~130 rows). A prediction is
+cached until the next append, so repeated reads of the same state cost O(1); a promoted
+model rebuilds the ball states once, on its first prediction for the session.
 """
 
 from __future__ import annotations
