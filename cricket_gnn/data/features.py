@@ -75,8 +75,9 @@ def running_totals(
 
     Every value is a plain total (runs so far, the striker's balls so far, dots in the last
     12 rows, ...) of the rows before each row in its innings; `features_from_totals` turns
-    them into features. A live innings keeps the same totals up to date ball by ball
-    (inference.running) instead of recomputing them over the prefix.
+    them into features. A live innings keeps the same totals for its pending ball only,
+    folding in each new delivery once (inference.running), instead of recomputing them
+    over the prefix.
     """
     group = c["innings_id"]
     v = row_values(c)

@@ -72,7 +72,7 @@ class InningsColumns:
         self._wickets_after = [0]  # wickets fallen after the first i deliveries
         self._last_actors = ("", "", "")
         self._data = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _DTYPES.items()}
-        self._totals = InningsTotals(capacity)  # folded in lazily: running_totals()
+        self._totals = InningsTotals()  # folded in lazily: running_totals()
 
     def append(self, delivery: Any, position: str) -> None:
         """Parse one Cricsheet delivery (with its 'over') and add it; errors name `position`."""

@@ -21,6 +21,7 @@ from cricket_gnn.data.career import CareerTable
 from cricket_gnn.data.features import SINCE, WINDOWS, row_values
 from cricket_gnn.inference.state import MatchContext
 
+_LONGEST_WINDOW = max(size for _, size in WINDOWS)
 # The importer columns `row_values` reads (is_legal is derived here).
 _ROW_COLUMNS = (
     "runs_batter",
@@ -42,7 +43,7 @@ class InningsTotals:
     any order of addition gives the vectorised path's float64 values exactly.
     """
 
-    def __init__(self, capacity: int = 160) -> None:
+    def __init__(self) -> None:
         self.length = 0
         self.legal_balls = 0
         self.score = self.wickets = self.extras = 0.0
@@ -51,7 +52,7 @@ class InningsTotals:
         self.bowlers: dict[int, list[float]] = {}
         self.bowler_overs: dict[tuple[int, int], list[float]] = {}
         self._last_event = {event: -1 for event, _ in SINCE}
-        self._windowed = {value: np.zeros(capacity) for value in {v for v, _ in WINDOWS}}
+        self._window_sums = {f"{value}_last_{size}": 0.0 for value, size in WINDOWS}
 
     def catch_up(self, data: Mapping[str, np.ndarray], length: int) -> None:
         """Fold rows [self.length, length) of an innings' importer columns into the totals:
@@ -59,15 +60,16 @@ class InningsTotals:
         start = self.length
         if length <= start:
             return
-        rows = {name: data[name][start:length] for name in _ROW_COLUMNS}
-        rows["is_legal"] = (rows["wides"] == 0) & (rows["noballs"] == 0)
-        v = row_values(rows)
-        for value, buffer in self._windowed.items():
-            if length > len(buffer):
-                grown = np.zeros(max(2 * length, len(buffer)))
-                grown[:start] = buffer[:start]
-                self._windowed[value] = buffer = grown
-            buffer[start:length] = v[value]
+        # The new rows, and enough earlier ones for the longest window.
+        first = max(0, min(start, length - _LONGEST_WINDOW))
+        recent = {name: data[name][first:length] for name in _ROW_COLUMNS}
+        recent["is_legal"] = (recent["wides"] == 0) & (recent["noballs"] == 0)
+        values = row_values(recent)
+        for value, size in WINDOWS:
+            self._window_sums[f"{value}_last_{size}"] = float(values[value][-size:].sum())
+        new = slice(start - first, None)
+        rows = {name: column[new] for name, column in recent.items()}
+        v = {name: column[new] for name, column in values.items()}
         for event, _ in SINCE:
             hits = np.flatnonzero(v[event] > 0)
             if hits.size:
@@ -128,8 +130,8 @@ class InningsTotals:
             "nonstriker_career": batting.before(np.array([non_striker]), match),
             "bowler_career": bowling.before(np.array([bowler]), match),
         }
-        for value, size in WINDOWS:
-            t[f"{value}_last_{size}"] = one(self._windowed[value][max(n - size, 0) : n].sum())
+        for name, total in self._window_sums.items():
+            t[name] = one(total)
         for event, cap in SINCE:
             last = self._last_event[event]
             t[f"since_{event}"] = one(min(n - last if last >= 0 else n + 1, cap), np.int64)
