@@ -71,6 +71,7 @@ class LiveInnings:
         with self._lock:
             balls = self._balls[1] if self._balls and self._balls[0] is predictor else None
             self._balls = (predictor, predictor.extend_balls(self.innings, self.context, balls))
+            self.innings.running_totals()  # fold the new balls in now, not at the next read
 
     def predict(self, predictor: Predictor, next_ball: NextBall | None = None) -> Prediction:
         """The next ball's prediction (cached until the next append or model change)."""
