@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     model_refresh_s: float = Field(default=5.0, ge=0)
     # torch intra-op threads in the API process (requests already run in parallel).
     predict_torch_threads: int = Field(default=1, ge=1, le=64)
+    # "onnx": score pending balls with the model's scorer exported to onnxruntime
+    # (cricket_gnn.inference.exported, ~4x faster per ball; exported once per version
+    # and cached under var_dir/onnx); "torch": eager PyTorch throughout.
+    predict_backend: Literal["onnx", "torch"] = "onnx"
     # `bench/train.py --json` output the stage-4 study report takes its resource tables from
     # (relative to the repository root); "not measured" when the file is absent.
     study_resources: Path = Path("bench/results/train.json")

@@ -12,7 +12,8 @@ its history, registers and promotes a model, then measures over HTTP:
   * failed requests while 10 promotions happen under 16 concurrent clients;
 and in-process, for the same inputs: Predictor.predict (parse + features + forward),
 the forward alone (Predictor.predict_prepared on a parsed state), the live next-ball
-prediction at ball 100, and the HTTP/in-process ratio. The 1-minute load average is
+prediction at ball 100, and the HTTP/in-process ratio; each with the pending balls
+scored by eager PyTorch and by the exported scorer the API serves with. The 1-minute load average is
 printed with the table: on a shared 2-core box, compare numbers from one run only.
 """
 
@@ -284,9 +285,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    rows.extend(_in_process(checkpoint, archive, players))
+    in_process_rows, in_process = _in_process(
+        checkpoint, archive, players, workdir / "var" / "onnx"
+    )
+    rows.extend(in_process_rows)
     http_p50 = float(rows[0][1].split()[0])
-    in_process = float(rows[-2][1].split()[0])  # Predictor.predict p50
     rows.append(("HTTP single p50 / in-process predict p50", f"{http_p50 / in_process:.2f}x"))
     rows.append(("1-min load average (before / after; 2 cores)",
                  f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"))  # fmt: skip
@@ -296,16 +299,24 @@ def main() -> None:
         print(f"{name:<{width}}  {value}")
 
 
-def _in_process(checkpoint: Path, archive: Path, players: list[str]) -> list[tuple[str, str]]:
+def _in_process(
+    checkpoint: Path, archive: Path, players: list[str], onnx_cache: Path
+) -> tuple[list[tuple[str, str]], float]:
+    """Rows for eager PyTorch and the exported scorer; the served one's predict p50 (ms)."""
     import torch
 
+    from api.models.artifacts import sha256_of
     from cricket_gnn.data.archive import load_archive
+    from cricket_gnn.inference.exported import scorer_for
     from cricket_gnn.inference.live import LiveInnings
     from cricket_gnn.inference.predictor import Predictor
+    from cricket_gnn.inference.staged import score_rows
     from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
 
     torch.set_num_threads(1)  # as the API serves (Settings.predict_torch_threads)
     predictor = Predictor.from_checkpoint(checkpoint, load_archive(archive))
+    # The API's export of this checkpoint (version 1 has the same bytes): read, not redone.
+    exported = scorer_for(predictor.model, sha256_of(checkpoint), onnx_cache)
     body = _body(players, 30)
     state = InningsState(
         context=MatchContext(**body["context"]),
@@ -313,6 +324,7 @@ def _in_process(checkpoint: Path, archive: Path, players: list[str]) -> list[tup
         next_ball=NextBall(**body["next_ball"]),
     )
     prepared = predictor.prepare(state)
+    full = _body(players, 100)
 
     def timed(call: Any, repeats: int = 200) -> list[float]:
         times = []
@@ -322,29 +334,42 @@ def _in_process(checkpoint: Path, archive: Path, players: list[str]) -> list[tup
             times.append(time.perf_counter() - started)
         return times
 
-    timed(lambda: predictor.predict(state), 20)  # warm up
-    predict = timed(lambda: predictor.predict(state))
-    forward = timed(lambda: predictor.predict_prepared([prepared]))
-    full = _body(players, 100)
-    live_times, append_times = [], []
-    for _ in range(50):
-        live = LiveInnings(predictor, MatchContext(**full["context"]))
-        live.append(full["deliveries"][:99])
-        live.advance(predictor)
-
-        def append(live: LiveInnings = live) -> None:  # as POST .../deliveries does
-            live.append(full["deliveries"][99:])
+    def measure() -> list[float]:
+        timed(lambda: predictor.predict(state), 20)  # warm up
+        predict = timed(lambda: predictor.predict(state))
+        forward = timed(lambda: predictor.predict_prepared([prepared]))
+        live_times, append_times = [], []
+        for _ in range(50):
+            live = LiveInnings(predictor, MatchContext(**full["context"]))
+            live.append(full["deliveries"][:99])
             live.advance(predictor)
 
-        append_times += timed(append, 1)
-        live_times += timed(lambda live=live: live.predict(predictor), 1)
-    return [
-        ("in-process live append + ball encoding p50 @ ball 100",
-         f"{_percentile(append_times, 50) * 1e3:.2f} ms"),
-        ("in-process live next-ball p50 @ ball 100", f"{_percentile(live_times, 50) * 1e3:.2f} ms"),
-        ("in-process Predictor.predict p50 (30 balls)", f"{_percentile(predict, 50) * 1e3:.2f} ms"),
-        ("in-process forward p50 (same input, parsed)", f"{_percentile(forward, 50) * 1e3:.2f} ms"),
-    ]  # fmt: skip
+            def append(live: LiveInnings = live) -> None:  # as POST .../deliveries does
+                live.append(full["deliveries"][99:])
+                live.advance(predictor)
+
+            append_times += timed(append, 1)
+            live_times += timed(lambda live=live: live.predict(predictor), 1)
+        return [_percentile(t, 50) * 1e3 for t in (append_times, live_times, predict, forward)]
+
+    scorers = {"torch": score_rows} | ({"onnx": exported} if exported is not None else {})
+    results = {}
+    for name, scorer in scorers.items():
+        predictor.score_rows = scorer
+        results[name] = measure()
+    served = results.get("onnx", results["torch"])
+    label = " / ".join(f"{name} scorer" for name in results)
+    rows = [
+        "in-process live append + ball encoding p50 @ ball 100",
+        "in-process live next-ball p50 @ ball 100",
+        "in-process Predictor.predict p50 (30 balls)",
+        "in-process forward p50 (same input, parsed)",
+    ]
+    table = [
+        (f"{row} ({label})", " / ".join(f"{r[i]:.2f}" for r in results.values()) + " ms")
+        for i, row in enumerate(rows)
+    ]
+    return table, served[2]
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class ModelServer:
         *,
         refresh_s: float = 0.0,
         torch_threads: int = 1,
+        onnx_cache: Path | None = None,
     ) -> None:
         self.artifact_root = artifact_root
         self._history_loader = history_loader
@@ -58,6 +59,8 @@ class ModelServer:
         # the production alias and, if it moved, a background thread loads and swaps.
         self.refresh_s = refresh_s
         self.torch_threads = torch_threads
+        # Where exported scorers are kept (None: score with eager PyTorch).
+        self.onnx_cache = onnx_cache
         self._checked_at = time.monotonic()
         self._refreshing = threading.Lock()
         # Concurrent single predictions share forward passes (api.predict.batching).
@@ -103,7 +106,17 @@ class ModelServer:
         # beside a training job) make OpenMP spin and stall: 1.8 s vs 8 ms measured.
         torch.set_num_threads(self.torch_threads)
         path = verified_checkpoint(self.artifact_root, version.path, version.sha256)
-        return ServedModel(version.version, Predictor.from_checkpoint(path, self.history()))
+        predictor = Predictor.from_checkpoint(path, self.history())
+        if self.onnx_cache is not None:
+            from cricket_gnn.inference.exported import scorer_for
+
+            # The first load of a version exports its scorer (seconds); later loads read it.
+            scorer = scorer_for(
+                predictor.model, version.sha256, self.onnx_cache, self.torch_threads
+            )
+            if scorer is not None:
+                predictor.score_rows = scorer
+        return ServedModel(version.version, predictor)
 
     def prepare(self, version: ModelVersion) -> Callable[[], None]:
         """Load now (inside the promoting transaction); the returned swap serves it."""

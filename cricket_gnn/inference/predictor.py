@@ -12,7 +12,7 @@ then only the pending rows are scored. No HeteroData is built on this path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from cricket_gnn.inference.graph_inputs import (
 )
 from cricket_gnn.inference.staged import (
     BallStates,
+    EdgeList,
     TokenRows,
     encode_balls,
     new_ball_states,
@@ -51,6 +52,10 @@ from cricket_gnn.inference.state import (
 from cricket_gnn.models import CricketHeteroGNN
 from cricket_gnn.models.hetero_gnn import BALL_TO_BALL
 from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+ScoreRows = Callable[
+    [CricketHeteroGNN, TokenRows, EdgeList, EdgeList | None, BallStates], torch.Tensor
+]
 
 _PLAYER_NODES = {
     "striker_identity": "batter",
@@ -109,6 +114,8 @@ class Predictor:
         self._vocab_of_player = np.array(
             [self._player_vocab.get(pid, 0) for pid in history.players] + [0], dtype=np.int64
         )
+        # staged.score_rows, or a drop-in that computes the same (inference.exported).
+        self.score_rows: ScoreRows = score_rows
         self._venue_vocab = {name: i + 1 for i, name in enumerate(fitted.venues)}
         self._team_vocab = {name: i + 1 for i, name in enumerate(fitted.teams)}
 
@@ -362,7 +369,7 @@ class Predictor:
             ),
             c["innings"][targets],
         )
-        logits = score_rows(self.model, rows, into_tokens, history, balls)
+        logits = self.score_rows(self.model, rows, into_tokens, history, balls)
         probs = torch.softmax(logits / self.temperature, dim=-1)
         return [
             Prediction(probabilities=tuple(p), logits=tuple(v), cold_start=cold[i])

@@ -123,12 +123,18 @@ def add_run_with_checkpoint(
     return run
 
 
-def model_server_for(settings: Settings, table: DeliveryTable) -> ModelServer:
+def model_server_for(
+    settings: Settings, table: DeliveryTable, onnx_cache: Path | None = None
+) -> ModelServer:
+    """A server of `table`'s careers; eager PyTorch unless `onnx_cache` is given (each
+    export takes seconds: one test checks the served ONNX path, tests/inference its numbers)."""
     import torch
 
     # Keep this test process's torch threads as they are for the tests that follow.
     threads = torch.get_num_threads()
-    return ModelServer(settings.artifact_root, lambda: table, torch_threads=threads)
+    return ModelServer(
+        settings.artifact_root, lambda: table, torch_threads=threads, onnx_cache=onnx_cache
+    )
 
 
 def next_ball() -> dict[str, Any]:

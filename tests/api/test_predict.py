@@ -10,6 +10,7 @@ from model_fixtures import (
     add_run_with_checkpoint,
     context,
     delivery,
+    model_server_for,
     next_ball,
 )
 
@@ -85,6 +86,35 @@ def test_batch_answers_each_item_like_a_single_request(production):
             assert answer["probabilities"][name] == pytest.approx(
                 single["probabilities"][name], abs=1e-6
             )
+
+
+def test_the_served_model_scores_with_its_onnx_export(
+    served_client, db, settings, checkpoint_files, history_table, tmp_path
+):
+    from cricket_gnn.inference.exported import ExportedScorer
+    from cricket_gnn.inference.predictor import History, Predictor
+    from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
+
+    server = model_server_for(settings, history_table, onnx_cache=tmp_path / "onnx")
+    served_client.app.state.model_server = server
+    run = add_run_with_checkpoint(db, settings, checkpoint_files[0])
+    version = served_client.post("/v1/models", json={"run_id": run.id}).json()["version"]
+    assert served_client.post(f"/v1/models/{version}/promote").status_code == 200
+    assert isinstance(server.served.predictor.score_rows, ExportedScorer)
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 1  # kept for the next load
+
+    body = {"context": context(innings=2, target_runs=150), "deliveries": _innings(17)}
+    answer = served_client.post("/v1/predict", json=body | {"next_ball": next_ball()})
+    assert answer.status_code == 200, answer.text
+    eager = Predictor.from_checkpoint(checkpoint_files[0], History(history_table))
+    state = InningsState(
+        context=MatchContext(**body["context"]),
+        deliveries=tuple(body["deliveries"]),
+        next_ball=NextBall(**next_ball()),
+    )
+    expected = dict(zip(CLASSES, eager.predict(state).probabilities, strict=True))
+    for name in CLASSES:
+        assert answer.json()["probabilities"][name] == pytest.approx(expected[name], abs=1e-6)
 
 
 def test_unknown_players_and_venue_are_cold_start_not_errors(production):

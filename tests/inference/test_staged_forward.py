@@ -2,10 +2,14 @@
 
 For every variant: one-shot states, a batch of every prefix of an innings (sharing its
 ball nodes) and a live session fed ball by ball (extending its cached ball states) all
-equal the whole-innings offline forward, delivery by delivery, to 1e-5.
+equal the whole-innings offline forward, delivery by delivery, to 1e-5 — with the
+pending rows scored by eager PyTorch and by the scorer exported to onnxruntime (what the
+API serves with).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ import torch
 from archive_innings import context_of, deliveries_of, innings_rows, next_ball_of
 
 from cricket_gnn.graphs import HeteroDataBuilder
+from cricket_gnn.inference.exported import ExportedScorer, scorer_for
 from cricket_gnn.inference.live import LiveInnings
 from cricket_gnn.inference.predictor import History, Predictor
 from cricket_gnn.inference.state import InningsState
@@ -20,6 +25,7 @@ from cricket_gnn.models import MODEL_NAMES, ModelConfig, build_model
 
 VARIANTS = [(name, {}) for name in MODEL_NAMES] + [("full", {"use_hierarchical": False})]
 TEMPERATURE = 1.3
+SCORERS = ["torch", "onnx"]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +43,20 @@ def innings(small_dataset) -> int:
     return int(chases[0])
 
 
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    # Both tests of a variant build the same weights (seed 7): the second reads the export.
+    return tmp_path_factory.mktemp("onnx")
+
+
 def _setup(
-    small_dataset, history: History, innings: int, name: str, overrides: dict
+    small_dataset,
+    history: History,
+    innings: int,
+    name: str,
+    overrides: dict,
+    scorer: str = "torch",
+    onnx_cache=None,
 ) -> tuple[Predictor, np.ndarray]:
     torch.manual_seed(7)
     fitted = small_dataset.fitted
@@ -68,6 +86,11 @@ def _setup(
         history=history,
         careers_before_match=match,
     )
+    if scorer == "onnx":
+        key = hashlib.sha256(f"{name}-{sorted(overrides.items())}-seed7".encode()).hexdigest()
+        exported = scorer_for(model, key, onnx_cache)
+        assert isinstance(exported, ExportedScorer), "the export failed: see the log"
+        predictor.score_rows = exported
     return predictor, offline
 
 
@@ -83,11 +106,14 @@ def _states(small_dataset, rows: np.ndarray) -> list[InningsState]:
     ]
 
 
+@pytest.mark.parametrize("scorer", SCORERS)
 @pytest.mark.parametrize(("name", "overrides"), VARIANTS)
 def test_every_prefix_in_one_batch_equals_the_offline_forward(
-    small_dataset, history, innings, name, overrides
+    small_dataset, history, innings, name, overrides, scorer, onnx_cache
 ):
-    predictor, offline = _setup(small_dataset, history, innings, name, overrides)
+    predictor, offline = _setup(
+        small_dataset, history, innings, name, overrides, scorer, onnx_cache
+    )
     rows = innings_rows(small_dataset, innings)
     states = _states(small_dataset, rows)
     batch = predictor.predict_batch(states[::-1])[::-1]  # order must not matter
@@ -98,11 +124,14 @@ def test_every_prefix_in_one_batch_equals_the_offline_forward(
         np.testing.assert_allclose(alone, offline[t], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("scorer", SCORERS)
 @pytest.mark.parametrize(("name", "overrides"), VARIANTS)
 def test_a_live_session_fed_ball_by_ball_equals_the_offline_forward(
-    small_dataset, history, innings, name, overrides
+    small_dataset, history, innings, name, overrides, scorer, onnx_cache
 ):
-    predictor, offline = _setup(small_dataset, history, innings, name, overrides)
+    predictor, offline = _setup(
+        small_dataset, history, innings, name, overrides, scorer, onnx_cache
+    )
     rows = innings_rows(small_dataset, innings)
     deliveries = deliveries_of(small_dataset, rows)
     live = LiveInnings(predictor, context_of(small_dataset, rows[0]))
