@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.keys import SHOWN_PREFIX_LENGTH, hash_key, lookup_key
@@ -27,10 +28,11 @@ HOW_TO_GET_A_KEY = (
 
 def _route_label(request: Request) -> tuple[str, str]:
     route = request.scope.get("route")
-    return request.method, getattr(route, "path", request.url.path)
+    path = getattr(route, "path", None)  # the URL is parsed only when no route matched
+    return request.method, path if path is not None else request.url.path
 
 
-def authorize(
+async def authorize(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_api_key_header)],
@@ -64,7 +66,8 @@ def authorize(
     key_hash = hash_key(plaintext)
     principal = cache.get(key_hash)
     if principal is None:
-        principal = _verify(request, plaintext)
+        # The database lookup blocks: off the event loop (a cache hit needs none).
+        principal = await run_in_threadpool(_verify, request, plaintext)
         cache.put(key_hash, principal)  # from the database only: the TTL never slides
     request.state.principal = principal
     if not grants(principal.scopes, needed):

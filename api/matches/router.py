@@ -15,7 +15,7 @@ from api.observability.router import count_predictions
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
 
 
-def get_match_store(request: Request) -> MatchStore:
+async def get_match_store(request: Request) -> MatchStore:
     store: MatchStore = request.app.state.match_store
     return store
 

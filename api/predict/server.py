@@ -108,14 +108,14 @@ class ModelServer:
         path = verified_checkpoint(self.artifact_root, version.path, version.sha256)
         predictor = Predictor.from_checkpoint(path, self.history())
         if self.onnx_cache is not None:
-            from cricket_gnn.inference.exported import scorer_for
+            from cricket_gnn.inference.exported import exported_for
 
-            # The first load of a version exports its scorer (seconds); later loads read it.
-            scorer = scorer_for(
+            # The first load of a version exports its graphs (seconds); later loads read them.
+            graphs = exported_for(
                 predictor.model, version.sha256, self.onnx_cache, self.torch_threads
             )
-            if scorer is not None:
-                predictor.score_rows = scorer
+            if graphs is not None:
+                graphs.install(predictor)
         return ServedModel(version.version, predictor)
 
     def prepare(self, version: ModelVersion) -> Callable[[], None]:
