@@ -12,9 +12,10 @@ its history, registers and promotes a model, then measures over HTTP:
   * failed requests while 10 promotions happen under 16 concurrent clients;
 and in-process, for the same inputs: Predictor.predict (parse + features + forward),
 the forward alone (Predictor.predict_prepared on a parsed state), the live next-ball
-prediction at ball 100, and the HTTP/in-process ratio; each with the pending balls
-scored by eager PyTorch and by the exported scorer the API serves with. The 1-minute load average is
-printed with the table: on a shared 2-core box, compare numbers from one run only.
+prediction at ball 100, and the HTTP/in-process ratio; each with eager PyTorch and with
+the model's graphs exported to onnxruntime (as the API serves). The 1-minute load
+average is printed with the table: on a shared 2-core box, compare numbers from one run
+only.
 """
 
 from __future__ import annotations
@@ -302,21 +303,21 @@ def main() -> None:
 def _in_process(
     checkpoint: Path, archive: Path, players: list[str], onnx_cache: Path
 ) -> tuple[list[tuple[str, str]], float]:
-    """Rows for eager PyTorch and the exported scorer; the served one's predict p50 (ms)."""
+    """Rows for eager PyTorch and the exported graphs; the served one's predict p50 (ms)."""
     import torch
 
     from api.models.artifacts import sha256_of
     from cricket_gnn.data.archive import load_archive
-    from cricket_gnn.inference.exported import scorer_for
+    from cricket_gnn.inference.exported import exported_for
     from cricket_gnn.inference.live import LiveInnings
     from cricket_gnn.inference.predictor import Predictor
-    from cricket_gnn.inference.staged import score_rows
+    from cricket_gnn.inference.staged import encode_balls, score_rows
     from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
 
     torch.set_num_threads(1)  # as the API serves (Settings.predict_torch_threads)
     predictor = Predictor.from_checkpoint(checkpoint, load_archive(archive))
     # The API's export of this checkpoint (version 1 has the same bytes): read, not redone.
-    exported = scorer_for(predictor.model, sha256_of(checkpoint), onnx_cache)
+    exported = exported_for(predictor.model, sha256_of(checkpoint), onnx_cache)
     body = _body(players, 30)
     state = InningsState(
         context=MatchContext(**body["context"]),
@@ -352,13 +353,13 @@ def _in_process(
             live_times += timed(lambda live=live: live.predict(predictor), 1)
         return [_percentile(t, 50) * 1e3 for t in (append_times, live_times, predict, forward)]
 
-    scorers = {"torch": score_rows} | ({"onnx": exported} if exported is not None else {})
-    results = {}
-    for name, scorer in scorers.items():
-        predictor.score_rows = scorer
-        results[name] = measure()
+    results = {"torch": measure()}
+    if exported is not None:
+        exported.install(predictor)
+        results["onnx"] = measure()
+        predictor.score_rows, predictor.encode_balls = score_rows, encode_balls
     served = results.get("onnx", results["torch"])
-    label = " / ".join(f"{name} scorer" for name in results)
+    label = " / ".join(results)
     rows = [
         "in-process live append + ball encoding p50 @ ball 100",
         "in-process live next-ball p50 @ ball 100",

@@ -1,15 +1,16 @@
-"""`staged.score_rows` exported to ONNX and run by onnxruntime, for serving.
+"""The staged forward exported to ONNX and run by onnxruntime, for serving.
 
-Scoring one pending ball is a few hundred tiny tensor ops (28 linears, 7 batched
-matmuls, the attention gathers). Eager PyTorch spends ~10 µs dispatching each, so the
-pending-ball score took ~2.6 ms on the 2-core box; the same graph in onnxruntime takes
-~0.7 ms and agrees to ~1e-7. The graph is exported once per checkpoint and code version
-(torch.export, dynamic in the number of targets, balls and edges) and cached on disk, so
-a reload or a promotion back to a version reuses it.
+Scoring one pending ball (`staged.score_rows`) or encoding a few balls
+(`staged.encode_new_balls`) is a few hundred tiny tensor ops: linears, batched matmuls,
+the attention gathers. Eager PyTorch spends ~10 µs dispatching each, so one pending
+ball's score took ~2.6 ms on the 2-core box; the same graph in onnxruntime takes
+~0.7 ms and agrees to ~1e-7. Both functions are exported once per checkpoint and code
+version (torch.export, dynamic in the number of targets, balls and edges) and cached on
+disk, so a reload, or a promotion back to a version, reads them.
 
-`ExportedScorer` is a drop-in for `score_rows`; the ball encoder stays in PyTorch (a
-live session encodes one ball per append). Where onnxruntime is missing or the export
-fails, `scorer_for` says why in the log and the caller keeps the PyTorch scorer.
+`Exported.install` swaps them into a Predictor in place of the PyTorch functions, with
+the same signatures. Where onnxruntime is missing or an export fails, `exported_for`
+says why in the log and the caller keeps PyTorch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,26 +29,42 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cricket_gnn.graphs.schema import CONTEXT_TYPES, IDENTITY_VOCAB
+from cricket_gnn.graphs.schema import BALL_DIM, CONTEXT_TYPES, IDENTITY_VOCAB
 from cricket_gnn.inference import staged
-from cricket_gnn.inference.staged import BallStates, EdgeList, TokenRows, score_rows
+from cricket_gnn.inference.staged import (
+    BallStates,
+    EdgeList,
+    TokenRows,
+    encode_new_balls,
+    extend_ball_states,
+    score_rows,
+)
 from cricket_gnn.models import CricketHeteroGNN
-from cricket_gnn.models.hetero_gnn import MAX_CONTEXT_DIM, TOKEN_SLOTS
+from cricket_gnn.models.hetero_gnn import BALL_TO_BALL, MAX_CONTEXT_DIM, TOKEN_SLOTS
 
 if TYPE_CHECKING:
     import onnxruntime
 
+    from cricket_gnn.inference.predictor import Predictor
+
 log = logging.getLogger(__name__)
 
 _IDENTITIES = list(IDENTITY_VOCAB)
-_INPUTS = (
+_EDGES = ("src", "dst", "relation", "attr")
+_SCORE_INPUTS = (
     "raw", "ids", "query_x", "innings", "condition",
-    "token_src", "token_dst", "token_relation", "token_attr",
-    "history_src", "history_dst", "history_relation", "history_attr",
+    *(f"token_{name}" for name in _EDGES), *(f"history_{name}" for name in _EDGES),
     "keys", "values", "pool_key", "pool_value",
 )  # fmt: skip
-# The code whose arithmetic the exported graph freezes: a change to any of it is a new graph.
-_FROZEN_SOURCES = ("inference/staged.py", "models/hetero_gnn.py", "models/layers.py")
+_ENCODE_INPUTS = ("x", "ids", "condition", *_EDGES, "prior_keys", "prior_values")
+_ENCODE_OUTPUTS = ("keys", "values", "pool_key", "pool_value")
+# The code whose arithmetic the exported graphs freeze: a change to any of it is a new graph.
+_FROZEN_SOURCES = (
+    "inference/staged.py",
+    "inference/exported.py",
+    "models/hetero_gnn.py",
+    "models/layers.py",
+)
 
 
 class _Rows:
@@ -63,7 +82,7 @@ class _ScoreRows(nn.Module):
         self.model = model
 
     def forward(self, *inputs: Tensor) -> Tensor:
-        x = dict(zip(_INPUTS, inputs, strict=True))
+        x = dict(zip(_SCORE_INPUTS, inputs, strict=True))
         rows = TokenRows(
             raw=x["raw"],
             ids={name: x["ids"][:, i] for i, name in enumerate(_IDENTITIES)},
@@ -71,10 +90,8 @@ class _ScoreRows(nn.Module):
             innings=x["innings"],
             condition=x["condition"],
         )
-        token = EdgeList(x["token_src"], x["token_dst"], x["token_relation"], x["token_attr"])
-        history = EdgeList(
-            x["history_src"], x["history_dst"], x["history_relation"], x["history_attr"]
-        )
+        token = EdgeList(*(x[f"token_{name}"] for name in _EDGES))
+        history = EdgeList(*(x[f"history_{name}"] for name in _EDGES))
         balls = BallStates(
             keys=[_Rows(k) for k in x["keys"].unbind(0)],  # type: ignore[misc]
             values=[_Rows(v) for v in x["values"].unbind(0)],  # type: ignore[misc]
@@ -84,7 +101,32 @@ class _ScoreRows(nn.Module):
         return score_rows(self.model, rows, token, history, balls)
 
 
-def _inputs(
+class _EncodeNewBalls(nn.Module):
+    """encode_new_balls with stacked per-layer tensors in and out."""
+
+    def __init__(self, model: CricketHeteroGNN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
+        x = dict(zip(_ENCODE_INPUTS, inputs, strict=True))
+        condition = x["condition"] if self.model.flags["film"] else None
+        keys, values, pool_key, pool_value = encode_new_balls(
+            self.model,
+            x["x"],
+            x["ids"],
+            condition,
+            EdgeList(*(x[name] for name in _EDGES)),
+            x["prior_keys"].unbind(0),
+            x["prior_values"].unbind(0),
+        )
+        stacked = (torch.stack(keys), torch.stack(values))
+        if pool_key is None or pool_value is None:
+            return stacked
+        return (*stacked, pool_key, pool_value)
+
+
+def _score_inputs(
     rows: TokenRows, token: EdgeList, history: EdgeList | None, balls: BallStates, hidden: int
 ) -> list[Tensor]:
     if history is None:  # no pooling: the graph ignores these, they only fill the slots
@@ -108,72 +150,115 @@ def _inputs(
     ]  # fmt: skip
 
 
-def _example(model: CricketHeteroGNN) -> list[Tensor]:
-    """Inputs of the export trace: sizes above 1 and unlike each other, so that torch.export
-    specialises none of the dynamic dimensions."""
-    targets, balls, token_edges, history_edges = 2, 5, 9, 4
-    hidden, slots = model.config.hidden_dim, len(TOKEN_SLOTS)
+def _encode_inputs(
+    x: Tensor, ids: Tensor, condition: Tensor | None, edges: EdgeList, states: BallStates
+) -> list[Tensor]:
+    return [
+        x,
+        ids,
+        condition if condition is not None else torch.zeros(x.shape[0], 10),
+        edges.src, edges.dst, edges.relation, edges.attr,
+        torch.stack([k.rows for k in states.keys]),
+        torch.stack([v.rows for v in states.values]),
+    ]  # fmt: skip
+
+
+# Sizes of the export traces: above 1 and unlike each other, so that torch.export
+# specialises none of the dynamic dimensions.
+_TARGETS, _BALLS, _NEW_BALLS, _EDGE_COUNT, _HISTORY_EDGES = 2, 5, 3, 9, 4
+
+
+def _random_states(model: CricketHeteroGNN, balls: int, generator: torch.Generator) -> BallStates:
+    hidden = model.config.hidden_dim
+    states = staged.new_ball_states(model)
+    states.pool_key, states.pool_value = staged._Growable(hidden), staged._Growable(hidden)
+    for growable in [*states.keys, *states.values, states.pool_key, states.pool_value]:
+        growable.extend(torch.rand(balls, hidden, generator=generator))
+    return states
+
+
+def _score_example(model: CricketHeteroGNN) -> list[Tensor]:
+    slots = len(TOKEN_SLOTS)
     generator = torch.Generator().manual_seed(0)
     dst = torch.tensor([0, 1, 2, 3, slots, slots + 1, slots + 2, 2 * slots - 1, 0])
     token = EdgeList(
-        torch.randint(0, balls, (token_edges,), generator=generator),
+        torch.randint(0, _BALLS, (_EDGE_COUNT,), generator=generator),
         dst,
         dst % slots,
-        torch.rand(token_edges, 2, generator=generator),
+        torch.rand(_EDGE_COUNT, 2, generator=generator),
     )
     history = EdgeList(
-        torch.tensor([0, 1, 2, 3]), torch.tensor([0, 0, 1, 1]), torch.zeros(4, dtype=torch.int64),
-        torch.rand(history_edges, 2, generator=generator),
-    )  # fmt: skip
-    rows = TokenRows(
-        raw=torch.rand(targets, len(CONTEXT_TYPES), MAX_CONTEXT_DIM, generator=generator),
-        ids={name: torch.tensor([0, 1]) for name in _IDENTITIES},
-        query_x=torch.rand(targets, 8, generator=generator),
-        innings=torch.tensor([1, 2]),
-        condition=torch.rand(targets, 10, generator=generator),
+        torch.tensor([0, 1, 2, 3]),
+        torch.tensor([0, 0, 1, 1]),
+        torch.zeros(_HISTORY_EDGES, dtype=torch.int64),
+        torch.rand(_HISTORY_EDGES, 2, generator=generator),
     )
-    states = staged.new_ball_states(model)
-    for growable in [*states.keys, *states.values]:
-        growable.extend(torch.rand(balls, hidden, generator=generator))
-    states.pool_key, states.pool_value = staged._Growable(hidden), staged._Growable(hidden)
-    states.pool_key.extend(torch.rand(balls, hidden, generator=generator))
-    states.pool_value.extend(torch.rand(balls, hidden, generator=generator))
-    return _inputs(rows, token, history, states, hidden)
+    rows = TokenRows(
+        raw=torch.rand(_TARGETS, len(CONTEXT_TYPES), MAX_CONTEXT_DIM, generator=generator),
+        ids={name: torch.tensor([0, 1]) for name in _IDENTITIES},
+        query_x=torch.rand(_TARGETS, 8, generator=generator),
+        innings=torch.tensor([1, 2]),
+        condition=torch.rand(_TARGETS, 10, generator=generator),
+    )
+    states = _random_states(model, _BALLS, generator)
+    return _score_inputs(rows, token, history, states, model.config.hidden_dim)
 
 
-def export_onnx(model: CricketHeteroGNN, path: Path) -> None:
-    """Write the eval-mode score_rows of `model` to `path` as an ONNX graph."""
-    example = tuple(_example(model))
-    targets = torch.export.Dim("targets", min=1)
-    edges = torch.export.Dim("token_edges", min=1)
-    history = torch.export.Dim("history_edges", min=1)
-    balls = torch.export.Dim("balls", min=1)
-    pooled = torch.export.Dim("pooled_balls", min=1)  # empty without pooling
-    per_input: dict[str, Any] = {
-        "raw": {0: targets}, "ids": {0: targets}, "query_x": {0: targets},
-        "innings": {0: targets}, "condition": {0: targets},
-        "token_src": {0: edges}, "token_dst": {0: edges}, "token_relation": {0: edges},
-        "token_attr": {0: edges},
-        "history_src": {0: history}, "history_dst": {0: history},
-        "history_relation": {0: history}, "history_attr": {0: history},
-        "keys": {1: balls}, "values": {1: balls}, "pool_key": {0: pooled},
-        "pool_value": {0: pooled},
+def _encode_example(model: CricketHeteroGNN) -> list[Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    edges = EdgeList(
+        torch.randint(0, _BALLS + _NEW_BALLS, (_EDGE_COUNT,), generator=generator),
+        torch.arange(_EDGE_COUNT) % _NEW_BALLS,
+        torch.arange(_EDGE_COUNT) % len(BALL_TO_BALL),
+        torch.rand(_EDGE_COUNT, 2, generator=generator),
+    )
+    x = torch.rand(_NEW_BALLS, BALL_DIM, generator=generator)
+    ids = torch.ones(_NEW_BALLS, 2, dtype=torch.int64)
+    condition = torch.rand(_NEW_BALLS, 10, generator=generator)
+    return _encode_inputs(x, ids, condition, edges, _random_states(model, _BALLS, generator))
+
+
+def _dims(names: Sequence[str]) -> tuple[dict[int, Any] | None, ...]:
+    """Each input's dynamic dimensions, by the naming of the inputs above."""
+    dim = torch.export.Dim
+    targets, balls, new_balls = dim("targets", min=1), dim("balls", min=1), dim("new", min=1)
+    edges, history, pooled = dim("edges", min=1), dim("history", min=1), dim("pooled", min=1)
+    known: dict[str, dict[int, Any]] = {
+        **{name: {0: targets} for name in ("raw", "query_x", "innings")},
+        **{f"token_{name}": {0: edges} for name in _EDGES},
+        **{f"history_{name}": {0: history} for name in _EDGES},
+        **{name: {0: edges} for name in _EDGES},
+        "keys": {1: balls}, "values": {1: balls},
+        "pool_key": {0: pooled}, "pool_value": {0: pooled},  # empty without pooling
+        "prior_keys": {1: balls}, "prior_values": {1: balls},
     }  # fmt: skip
-    wrapper = _ScoreRows(model).eval()
-    # The exporter logs a warning per torchvision op it cannot find and warns about its own
-    # internals: noise in the API's log on every first load of a version.
+    first = new_balls if "x" in names else targets  # ids and condition: per target or ball
+    known |= {"x": {0: new_balls}, "ids": {0: first}, "condition": {0: first}}
+    return tuple(known[name] for name in names)
+
+
+def _export(
+    module: nn.Module,
+    example: list[Tensor],
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    path: Path,
+) -> None:
+    # The exporter logs a warning per torchvision op it cannot find and warns about its
+    # own internals: noise in the API's log on every first load of a version.
     registration = logging.getLogger("torch.onnx._internal.exporter._registration")
     level = registration.level
     registration.setLevel(logging.ERROR)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            shapes = (tuple(per_input[name] for name in _INPUTS),)
-            program = torch.export.export(wrapper, example, dynamic_shapes=shapes, strict=True)
+            program = torch.export.export(
+                module.eval(), tuple(example), dynamic_shapes=(_dims(input_names),), strict=True
+            )
             onnx_program = torch.onnx.export(
                 program,
-                input_names=list(_INPUTS),
-                output_names=["logits"],
+                input_names=list(input_names),
+                output_names=list(output_names),
                 optimize=True,
                 verbose=False,
             )
@@ -183,16 +268,17 @@ def export_onnx(model: CricketHeteroGNN, path: Path) -> None:
     onnx_program.save(str(path))
 
 
-class ExportedScorer:
-    """Calls like staged.score_rows; runs the exported graph in onnxruntime."""
+def export_onnx(model: CricketHeteroGNN, score_path: Path, encode_path: Path) -> None:
+    """Write the eval-mode score_rows and encode_new_balls of `model` as ONNX graphs."""
+    _export(_ScoreRows(model), _score_example(model), _SCORE_INPUTS, ["logits"], score_path)
+    outputs = _ENCODE_OUTPUTS if model.flags["pooling"] else _ENCODE_OUTPUTS[:2]
+    _export(_EncodeNewBalls(model), _encode_example(model), _ENCODE_INPUTS, outputs, encode_path)
 
-    def __init__(self, session: onnxruntime.InferenceSession, model: CricketHeteroGNN) -> None:
-        self.session = session
-        self.model = model
-        self._wanted = [i.name for i in session.get_inputs()]
 
-    @classmethod
-    def load(cls, path: Path, model: CricketHeteroGNN, threads: int = 1) -> ExportedScorer:
+class _Graph:
+    """One ONNX graph in an onnxruntime session, fed by input name."""
+
+    def __init__(self, path: Path, threads: int) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -200,10 +286,28 @@ class ExportedScorer:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
-        session = onnxruntime.InferenceSession(
+        self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
-        return cls(session, model)
+        # An input the graph does not read (e.g. history edges without pooling) is dropped.
+        self._wanted = {i.name for i in self.session.get_inputs()}
+        self._outputs = [o.name for o in self.session.get_outputs()]
+
+    def run(self, names: Sequence[str], values: Sequence[Tensor]) -> list[Tensor]:
+        feed = {
+            name: np.ascontiguousarray(value.numpy())
+            for name, value in zip(names, values, strict=True)
+            if name in self._wanted
+        }
+        return [torch.from_numpy(out) for out in self.session.run(self._outputs, feed)]
+
+
+class ExportedScorer:
+    """Calls like staged.score_rows, for the model it was exported from."""
+
+    def __init__(self, graph: _Graph, model: CricketHeteroGNN) -> None:
+        self.graph = graph
+        self.model = model
 
     def __call__(
         self,
@@ -213,17 +317,49 @@ class ExportedScorer:
         history_edges: EdgeList | None,
         balls: BallStates,
     ) -> Tensor:
-        """Logits [T, 7], as score_rows(model, ...) gives them (model: the exported one)."""
+        """Logits [T, 7], as score_rows(model, ...) gives them."""
         assert model is self.model, "this graph was exported from another model"
-        hidden = model.config.hidden_dim
-        values = _inputs(rows, token_edges, history_edges, balls, hidden)
-        feed = {
-            name: np.ascontiguousarray(value.numpy())
-            for name, value in zip(_INPUTS, values, strict=True)
-            if name in self._wanted
-        }
-        (logits,) = self.session.run(["logits"], feed)
-        return torch.from_numpy(logits)
+        values = _score_inputs(rows, token_edges, history_edges, balls, model.config.hidden_dim)
+        return self.graph.run(_SCORE_INPUTS, values)[0]
+
+
+class ExportedEncoder:
+    """Calls like staged.encode_balls, for the model it was exported from."""
+
+    def __init__(self, graph: _Graph, model: CricketHeteroGNN) -> None:
+        self.graph = graph
+        self.model = model
+
+    def __call__(
+        self,
+        model: CricketHeteroGNN,
+        x: Tensor,
+        ids: Tensor,
+        condition: Tensor | None,
+        edges: EdgeList,
+        states: BallStates | None = None,
+    ) -> BallStates:
+        assert model is self.model, "this graph was exported from another model"
+        states = states if states is not None else staged.new_ball_states(model)
+        outputs = self.graph.run(_ENCODE_INPUTS, _encode_inputs(x, ids, condition, edges, states))
+        keys, values = outputs[0].unbind(0), outputs[1].unbind(0)
+        pool_key, pool_value = (outputs[2], outputs[3]) if len(outputs) == 4 else (None, None)
+        extend_ball_states(states, keys, values, pool_key, pool_value)
+        return states
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A model's exported scorer and ball encoder."""
+
+    score_rows: ExportedScorer
+    encode_balls: ExportedEncoder
+
+    def install(self, predictor: Predictor) -> None:
+        """Make `predictor` (whose model these were exported from) use them."""
+        assert predictor.model is self.score_rows.model
+        predictor.score_rows = self.score_rows
+        predictor.encode_balls = self.encode_balls
 
 
 def code_fingerprint() -> str:
@@ -232,33 +368,37 @@ def code_fingerprint() -> str:
 
     digest = hashlib.sha256(f"{torch.__version__} {onnxruntime.__version__}".encode())
     package = Path(__file__).resolve().parents[1]
-    for name in (*_FROZEN_SOURCES, "inference/exported.py"):
+    for name in _FROZEN_SOURCES:
         digest.update((package / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def scorer_for(
-    model: CricketHeteroGNN, checkpoint_sha256: str, cache_dir: Path, threads: int = 1
-) -> ExportedScorer | None:
-    """The exported scorer for a checkpoint (exported on first use, then read from
-    `cache_dir`); None, with the reason logged, where it cannot be had."""
+def exported_for(
+    model: CricketHeteroGNN, weights_key: str, cache_dir: Path, threads: int = 1
+) -> Exported | None:
+    """The exported graphs of `model`, whose weights `weights_key` names (a checkpoint's
+    sha256): exported on first use, then read from `cache_dir`. None, with the reason
+    logged, where they cannot be had."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        log.warning("onnxruntime is not installed: predictions use the PyTorch scorer")
+        log.warning("onnxruntime is not installed: predictions use eager PyTorch")
         return None
     try:
-        path = cache_dir / f"{checkpoint_sha256[:32]}-{code_fingerprint()}.onnx"
-        if not path.exists():
+        stem = cache_dir / f"{weights_key[:32]}-{code_fingerprint()}"
+        score_path, encode_path = Path(f"{stem}-score.onnx"), Path(f"{stem}-encode.onnx")
+        if not (score_path.exists() and encode_path.exists()):
             cache_dir.mkdir(parents=True, exist_ok=True)
-            fd, scratch = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.partial")
-            os.close(fd)
-            try:
-                export_onnx(model, Path(scratch))
-                os.replace(scratch, path)  # concurrent exporters: the last one wins, same bytes
-            finally:
-                Path(scratch).unlink(missing_ok=True)
-        return ExportedScorer.load(path, model, threads)
+            with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
+                score_tmp, encode_tmp = Path(scratch, "score.onnx"), Path(scratch, "encode.onnx")
+                export_onnx(model, score_tmp, encode_tmp)
+                # Concurrent exporters write the same bytes: whichever lands last is fine.
+                os.replace(encode_tmp, encode_path)
+                os.replace(score_tmp, score_path)
+        return Exported(
+            ExportedScorer(_Graph(score_path, threads), model),
+            ExportedEncoder(_Graph(encode_path, threads), model),
+        )
     except Exception:
-        log.exception("could not export the scorer to ONNX: predictions use the PyTorch scorer")
+        log.exception("could not export the model to ONNX: predictions use eager PyTorch")
         return None

@@ -56,6 +56,10 @@ from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoi
 ScoreRows = Callable[
     [CricketHeteroGNN, TokenRows, EdgeList, EdgeList | None, BallStates], torch.Tensor
 ]
+EncodeBalls = Callable[
+    [CricketHeteroGNN, torch.Tensor, torch.Tensor, torch.Tensor | None, EdgeList, BallStates],
+    BallStates,
+]
 
 _PLAYER_NODES = {
     "striker_identity": "batter",
@@ -114,8 +118,10 @@ class Predictor:
         self._vocab_of_player = np.array(
             [self._player_vocab.get(pid, 0) for pid in history.players] + [0], dtype=np.int64
         )
-        # staged.score_rows, or a drop-in that computes the same (inference.exported).
+        # The staged forward's two stages, or drop-ins that compute the same
+        # (inference.exported: the model's graphs in onnxruntime).
         self.score_rows: ScoreRows = score_rows
+        self.encode_balls: EncodeBalls = encode_balls
         self._venue_vocab = {name: i + 1 for i, name in enumerate(fitted.venues)}
         self._team_vocab = {name: i + 1 for i, name in enumerate(fitted.teams)}
 
@@ -330,7 +336,7 @@ class Predictor:
         keys = relation_keys(c["innings_id"], c["batter"], c["bowler"], c["legal_over"])
         edges = edges_into(BALL_TO_BALL, keys, position, rows, ball_of_row)
         x, ids, condition = ball_inputs(c, rows, self.fitted, vocab)
-        encode_balls(self.model, x, ids, condition, edges, balls)
+        self.encode_balls(self.model, x, ids, condition, edges, balls)
 
     def _score(
         self,

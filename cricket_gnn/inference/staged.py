@@ -6,6 +6,8 @@ states are valid for every later state of that innings. The forward therefore sp
 
 1. `encode_balls`: the ball-to-ball layers for *new* balls, attending to the cached
    keys/values of earlier balls (`prior`) and to each other; returns prior + new.
+   Its arithmetic is `encode_new_balls`, a function of tensors only (which
+   inference.exported exports, as it does `score_rows`).
 2. `score_rows`: the context tokens and query of some target rows (pending balls),
    attending to the cached ball keys/values; returns their logits.
 
@@ -17,6 +19,7 @@ eval-mode path is ported: dropout and id dropout are training-only.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -194,24 +197,59 @@ def encode_balls(
     Shapes: x [B, BALL_DIM], ids [B, 2] (striker, bowler vocab ids), condition [B, 10];
     edges: src in [0, prior + B) (earlier balls first), dst in [0, B) (the new balls).
     """
+    states = states if states is not None else new_ball_states(model)
+    prior_keys = [k.rows for k in states.keys]
+    prior_values = [v.rows for v in states.values]
+    new = encode_new_balls(model, x, ids, condition, edges, prior_keys, prior_values)
+    extend_ball_states(states, *new)
+    return states
+
+
+def extend_ball_states(
+    states: BallStates,
+    keys: Sequence[Tensor],
+    values: Sequence[Tensor],
+    pool_key: Tensor | None,
+    pool_value: Tensor | None,
+) -> None:
+    """Append new balls' per-layer keys/values (and pooling key/value) to `states`."""
+    for growable, rows in zip([*states.keys, *states.values], [*keys, *values], strict=True):
+        growable.extend(rows)
+    if states.pool_key is not None and states.pool_value is not None:
+        assert pool_key is not None and pool_value is not None
+        states.pool_key.extend(pool_key)
+        states.pool_value.extend(pool_value)
+
+
+def encode_new_balls(
+    model: CricketHeteroGNN,
+    x: Tensor,
+    ids: Tensor,
+    condition: Tensor | None,
+    edges: EdgeList,
+    prior_keys: Sequence[Tensor],
+    prior_values: Sequence[Tensor],
+) -> tuple[list[Tensor], list[Tensor], Tensor | None, Tensor | None]:
+    """Per-layer keys and values [B, H] of B new balls (and their pooling key/value, or
+    None), given each layer's keys/values of the earlier balls [P, H]."""
     assert not model.training, "the staged forward is the eval-mode forward"
     num_layers = model.config.num_layers
-    states = states if states is not None else new_ball_states(model)
     num_new = x.shape[0]
     balls = model.ball_encoder(x) + model.player_embedding(ids[:, 0])
     balls = balls + model.player_embedding(ids[:, 1])
     use_film = model.flags["film"] and condition is not None
+    keys, values = [], []
     for layer in range(num_layers):
         key, value = model.ball_kv[layer](balls).chunk(2, dim=-1)
-        states.keys[layer].extend(key)
-        states.values[layer].extend(value)
+        keys.append(key)
+        values.append(value)
         if layer == num_layers - 1:
             break
         message = _attention(
             cast(RelationalAttention, model.ball_attention[layer]),
             model.ball_q[layer](balls),
-            states.keys[layer].rows,
-            states.values[layer].rows,
+            torch.cat([prior_keys[layer], key]),
+            torch.cat([prior_values[layer], value]),
             edges,
             num_new,
         )
@@ -219,11 +257,10 @@ def encode_balls(
         if use_film:
             message = model.ball_film[layer](message, condition)
         balls = model.ball_norm[layer](balls + nn.functional.gelu(message))
-    if states.pool_key is not None and states.pool_value is not None:
-        pool_key, pool_value = model.pool_kv(balls).chunk(2, dim=-1)
-        states.pool_key.extend(pool_key)
-        states.pool_value.extend(pool_value)
-    return states
+    if not model.flags["pooling"]:
+        return keys, values, None, None
+    pool_key, pool_value = model.pool_kv(balls).chunk(2, dim=-1)
+    return keys, values, pool_key, pool_value
 
 
 def _encode_tokens(model: CricketHeteroGNN, rows: TokenRows) -> Tensor:

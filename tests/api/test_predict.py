@@ -88,10 +88,10 @@ def test_batch_answers_each_item_like_a_single_request(production):
             )
 
 
-def test_the_served_model_scores_with_its_onnx_export(
+def test_the_served_model_runs_its_onnx_export(
     served_client, db, settings, checkpoint_files, history_table, tmp_path
 ):
-    from cricket_gnn.inference.exported import ExportedScorer
+    from cricket_gnn.inference.exported import ExportedEncoder, ExportedScorer
     from cricket_gnn.inference.predictor import History, Predictor
     from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
 
@@ -101,7 +101,8 @@ def test_the_served_model_scores_with_its_onnx_export(
     version = served_client.post("/v1/models", json={"run_id": run.id}).json()["version"]
     assert served_client.post(f"/v1/models/{version}/promote").status_code == 200
     assert isinstance(server.served.predictor.score_rows, ExportedScorer)
-    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 1  # kept for the next load
+    assert isinstance(server.served.predictor.encode_balls, ExportedEncoder)
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2  # kept for the next load
 
     body = {"context": context(innings=2, target_runs=150), "deliveries": _innings(17)}
     answer = served_client.post("/v1/predict", json=body | {"next_ball": next_ball()})

@@ -3,8 +3,8 @@
 For every variant: one-shot states, a batch of every prefix of an innings (sharing its
 ball nodes) and a live session fed ball by ball (extending its cached ball states) all
 equal the whole-innings offline forward, delivery by delivery, to 1e-5 — with the
-pending rows scored by eager PyTorch and by the scorer exported to onnxruntime (what the
-API serves with).
+balls encoded and pending rows scored by eager PyTorch, and by the model's graphs
+exported to onnxruntime (what the API serves with).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from archive_innings import context_of, deliveries_of, innings_rows, next_ball_of
 
 from cricket_gnn.graphs import HeteroDataBuilder
-from cricket_gnn.inference.exported import ExportedScorer, scorer_for
+from cricket_gnn.inference.exported import exported_for
 from cricket_gnn.inference.live import LiveInnings
 from cricket_gnn.inference.predictor import History, Predictor
 from cricket_gnn.inference.state import InningsState
@@ -25,7 +25,7 @@ from cricket_gnn.models import MODEL_NAMES, ModelConfig, build_model
 
 VARIANTS = [(name, {}) for name in MODEL_NAMES] + [("full", {"use_hierarchical": False})]
 TEMPERATURE = 1.3
-SCORERS = ["torch", "onnx"]
+SCORERS = ["torch", "onnx"]  # who runs the staged forward
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +88,9 @@ def _setup(
     )
     if scorer == "onnx":
         key = hashlib.sha256(f"{name}-{sorted(overrides.items())}-seed7".encode()).hexdigest()
-        exported = scorer_for(model, key, onnx_cache)
-        assert isinstance(exported, ExportedScorer), "the export failed: see the log"
-        predictor.score_rows = exported
+        exported = exported_for(model, key, onnx_cache)
+        assert exported is not None, "the export failed: see the log"
+        exported.install(predictor)
     return predictor, offline
 
 
