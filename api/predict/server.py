@@ -7,6 +7,7 @@ import path stays free of them (DESIGN §7: torch ≈ 2 s, PyG ≈ 4 s).
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -59,8 +60,10 @@ class ModelServer:
         # the production alias and, if it moved, a background thread loads and swaps.
         self.refresh_s = refresh_s
         self.torch_threads = torch_threads
-        # Where exported scorers are kept (None: score with eager PyTorch).
+        # Where the models' exported graphs are kept (None: eager PyTorch only), and the
+        # background exports by version (a test can join them).
         self.onnx_cache = onnx_cache
+        self.exports: dict[int, threading.Thread] = {}
         self._checked_at = time.monotonic()
         self._refreshing = threading.Lock()
         # Concurrent single predictions share forward passes (api.predict.batching).
@@ -108,15 +111,50 @@ class ModelServer:
         path = verified_checkpoint(self.artifact_root, version.path, version.sha256)
         predictor = Predictor.from_checkpoint(path, self.history())
         if self.onnx_cache is not None:
-            from cricket_gnn.inference.exported import exported_for
-
-            # The first load of a version exports its graphs (seconds); later loads read them.
-            graphs = exported_for(
-                predictor.model, version.sha256, self.onnx_cache, self.torch_threads
-            )
-            if graphs is not None:
-                graphs.install(predictor)
+            self._use_exported(predictor, path, version)
         return ServedModel(version.version, predictor)
+
+    def _use_exported(self, predictor: Predictor, path: Path, version: ModelVersion) -> None:
+        """Run `predictor` on its ONNX graphs: at once if they are cached, else when a
+        process of their own has exported them (tens of seconds); until then it runs on
+        PyTorch, with the same answers (to ~1e-7), so nothing waits for the export."""
+        cache = self.onnx_cache
+        assert cache is not None
+        try:
+            from cricket_gnn.inference import exported
+
+            graphs = exported.cached(predictor.model, version.sha256, cache, self.torch_threads)
+        except Exception:  # onnxruntime missing, or a cached graph it cannot read
+            log.exception("model version %d stays on PyTorch", version.version)
+            return
+        if graphs is not None:
+            graphs.install(predictor)
+            return
+
+        def export() -> None:
+            started = time.monotonic()
+            command = exported.export_command(path, version.sha256, cache)
+            result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            graphs = None
+            if result.returncode == 0:
+                graphs = exported.cached(predictor.model, version.sha256, cache, self.torch_threads)
+            if graphs is None:
+                log.error(
+                    "could not export model version %d to ONNX; it stays on PyTorch: %s",
+                    version.version,
+                    result.stderr[-2000:],
+                )
+                return
+            graphs.install(predictor)
+            log.info(
+                "model version %d runs on onnxruntime (exported in %.0f s)",
+                version.version,
+                time.monotonic() - started,
+            )
+
+        thread = threading.Thread(target=export, name=f"onnx-export-{version.version}", daemon=True)
+        self.exports[version.version] = thread
+        thread.start()
 
     def prepare(self, version: ModelVersion) -> Callable[[], None]:
         """Load now (inside the promoting transaction); the returned swap serves it."""

@@ -10,7 +10,8 @@ disk, so a reload, or a promotion back to a version, reads them.
 
 `Exported.install` swaps them into a Predictor in place of the PyTorch functions, with
 the same signatures. Where onnxruntime is missing or an export fails, `exported_for`
-says why in the log and the caller keeps PyTorch.
+says why in the log and the caller keeps PyTorch. The API exports in a process of its
+own (`export_command`) and serves with PyTorch until the graphs are there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -373,32 +375,81 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def _paths(weights_key: str, cache_dir: Path) -> tuple[Path, Path]:
+    stem = cache_dir / f"{weights_key[:32]}-{code_fingerprint()}"
+    return Path(f"{stem}-score.onnx"), Path(f"{stem}-encode.onnx")
+
+
+def cached(
+    model: CricketHeteroGNN, weights_key: str, cache_dir: Path, threads: int = 1
+) -> Exported | None:
+    """The exported graphs of `model` (whose weights `weights_key` names, e.g. its
+    checkpoint's sha256) if `cache_dir` has them, else None."""
+    score_path, encode_path = _paths(weights_key, cache_dir)
+    if not (score_path.exists() and encode_path.exists()):
+        return None
+    return Exported(
+        ExportedScorer(_Graph(score_path, threads), model),
+        ExportedEncoder(_Graph(encode_path, threads), model),
+    )
+
+
+def export_to_cache(model: CricketHeteroGNN, weights_key: str, cache_dir: Path) -> None:
+    """Export `model`'s graphs into `cache_dir` (atomically: a reader never sees half)."""
+    score_path, encode_path = _paths(weights_key, cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
+        score_tmp, encode_tmp = Path(scratch, "score.onnx"), Path(scratch, "encode.onnx")
+        export_onnx(model, score_tmp, encode_tmp)
+        # Concurrent exporters write the same bytes: whichever lands last is fine.
+        os.replace(encode_tmp, encode_path)
+        os.replace(score_tmp, score_path)
+
+
 def exported_for(
     model: CricketHeteroGNN, weights_key: str, cache_dir: Path, threads: int = 1
 ) -> Exported | None:
-    """The exported graphs of `model`, whose weights `weights_key` names (a checkpoint's
-    sha256): exported on first use, then read from `cache_dir`. None, with the reason
-    logged, where they cannot be had."""
+    """The cached graphs, exported here first if need be (seconds of this process's
+    time). None, with the reason logged, where they cannot be had."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         log.warning("onnxruntime is not installed: predictions use eager PyTorch")
         return None
     try:
-        stem = cache_dir / f"{weights_key[:32]}-{code_fingerprint()}"
-        score_path, encode_path = Path(f"{stem}-score.onnx"), Path(f"{stem}-encode.onnx")
-        if not (score_path.exists() and encode_path.exists()):
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
-                score_tmp, encode_tmp = Path(scratch, "score.onnx"), Path(scratch, "encode.onnx")
-                export_onnx(model, score_tmp, encode_tmp)
-                # Concurrent exporters write the same bytes: whichever lands last is fine.
-                os.replace(encode_tmp, encode_path)
-                os.replace(score_tmp, score_path)
-        return Exported(
-            ExportedScorer(_Graph(score_path, threads), model),
-            ExportedEncoder(_Graph(encode_path, threads), model),
-        )
+        if cached(model, weights_key, cache_dir, threads) is None:
+            export_to_cache(model, weights_key, cache_dir)
+        return cached(model, weights_key, cache_dir, threads)
     except Exception:
         log.exception("could not export the model to ONNX: predictions use eager PyTorch")
         return None
+
+
+def export_command(checkpoint: Path, weights_key: str, cache_dir: Path) -> list[str]:
+    """The command that exports a checkpoint's graphs into `cache_dir` in a process of its
+    own. A server runs it beside its requests: the export is seconds of pure-Python
+    tracing that would otherwise hold the server's GIL, and it patches torch globally."""
+    return [
+        sys.executable, "-m", "cricket_gnn.inference.exported",
+        str(checkpoint), weights_key, str(cache_dir),
+    ]  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+    parser = argparse.ArgumentParser(description="Export a checkpoint's serving graphs to ONNX.")
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("weights_key", help="names the weights (the checkpoint's sha256)")
+    parser.add_argument("cache_dir", type=Path)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    model, _ = model_from_checkpoint(load_checkpoint(args.checkpoint))
+    export_to_cache(model.eval(), args.weights_key, args.cache_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

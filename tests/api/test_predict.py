@@ -91,6 +91,7 @@ def test_batch_answers_each_item_like_a_single_request(production):
 def test_the_served_model_runs_its_onnx_export(
     served_client, db, settings, checkpoint_files, history_table, tmp_path
 ):
+    from api.models import repository
     from cricket_gnn.inference.exported import ExportedEncoder, ExportedScorer
     from cricket_gnn.inference.predictor import History, Predictor
     from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
@@ -100,6 +101,8 @@ def test_the_served_model_runs_its_onnx_export(
     run = add_run_with_checkpoint(db, settings, checkpoint_files[0])
     version = served_client.post("/v1/models", json={"run_id": run.id}).json()["version"]
     assert served_client.post(f"/v1/models/{version}/promote").status_code == 200
+    # The export runs in a process of its own; the model serves on PyTorch meanwhile.
+    server.exports[version].join(timeout=300)
     assert isinstance(server.served.predictor.score_rows, ExportedScorer)
     assert isinstance(server.served.predictor.encode_balls, ExportedEncoder)
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2  # kept for the next load
@@ -116,6 +119,12 @@ def test_the_served_model_runs_its_onnx_export(
     expected = dict(zip(CLASSES, eager.predict(state).probabilities, strict=True))
     for name in CLASSES:
         assert answer.json()["probabilities"][name] == pytest.approx(expected[name], abs=1e-6)
+
+    # A reload of the version reads the cached graphs at once: no second export.
+    first_export = server.exports[version]
+    reloaded = server.load(repository.get_version(db, version))
+    assert isinstance(reloaded.predictor.score_rows, ExportedScorer)
+    assert server.exports[version] is first_export
 
 
 def test_unknown_players_and_venue_are_cold_start_not_errors(production):
