@@ -25,8 +25,9 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> dict[str, Any]:
     """Ready when the database answers and the broker is reachable; 503 says which is not.
 
-    Also says whether this process has a production model loaded (and which version):
-    a service without one still trains, so it is reported, not a reason for 503.
+    Also says whether this process has a production model loaded (which version, and
+    what runs it): a service without one still trains, so it is reported, not a reason
+    for 503.
     """
     factory: SessionFactory = request.app.state.session_factory
     broker: Broker = request.app.state.dispatcher.broker
@@ -65,9 +66,14 @@ def readyz(request: Request) -> dict[str, Any]:
             errors=problems,
         )
     server: ModelServer = request.app.state.model_server
-    version = server.version
+    served = server.served_or_none()
     return {
         "status": "ready",
         "checks": checks,
-        "model": {"production_loaded": version is not None, "version": version},
+        "model": {
+            "production_loaded": served is not None,
+            "version": None if served is None else served.version,
+            # "pytorch" until the version's ONNX export is in (api.predict.server).
+            "runtime": None if served is None else served.predictor.runtime,
+        },
     }

@@ -307,6 +307,8 @@ class _Graph:
 class ExportedScorer:
     """Calls like staged.score_rows, for the model it was exported from."""
 
+    runtime = "onnxruntime"
+
     def __init__(self, graph: _Graph, model: CricketHeteroGNN) -> None:
         self.graph = graph
         self.model = model
@@ -327,6 +329,8 @@ class ExportedScorer:
 
 class ExportedEncoder:
     """Calls like staged.encode_balls, for the model it was exported from."""
+
+    runtime = "onnxruntime"
 
     def __init__(self, graph: _Graph, model: CricketHeteroGNN) -> None:
         self.graph = graph

@@ -144,6 +144,11 @@ class Predictor:
             careers_before_match=careers_before_match,
         )
 
+    @property
+    def runtime(self) -> str:
+        """What runs the model: "pytorch", or "onnxruntime" once exported graphs are in."""
+        return str(getattr(self.score_rows, "runtime", "pytorch"))
+
     def new_innings(self) -> InningsColumns:
         """Empty per-innings columns bound to this predictor's player index."""
         return InningsColumns(PlayerIndex(self.player_lookup, self.num_history_players))

@@ -60,7 +60,7 @@ def test_predictions_are_counted_per_model_version_and_readyz_reports_the_model(
     served_client: TestClient, db: Any, settings: Settings, checkpoint_files: list[Any]
 ) -> None:
     ready = served_client.get("/readyz").json()
-    assert ready["model"] == {"production_loaded": False, "version": None}
+    assert ready["model"] == {"production_loaded": False, "version": None, "runtime": None}
     assert ("cricket_gnn_production_model_version", ()) not in scrape(served_client)
 
     run = add_run_with_checkpoint(db, settings, checkpoint_files[0])
@@ -68,7 +68,7 @@ def test_predictions_are_counted_per_model_version_and_readyz_reports_the_model(
     assert served_client.post(f"/v1/models/{version}/promote").status_code == 200
 
     ready = served_client.get("/readyz").json()
-    assert ready["model"] == {"production_loaded": True, "version": version}
+    assert ready["model"] == {"production_loaded": True, "version": version, "runtime": "pytorch"}
     ball = {"context": context(), "next_ball": next_ball()}
     assert served_client.post("/v1/predict", json=ball).status_code == 200
     batch = served_client.post("/v1/predict/batch", json={"items": [ball] * 3})

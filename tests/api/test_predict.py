@@ -103,6 +103,7 @@ def test_the_served_model_runs_its_onnx_export(
     assert served_client.post(f"/v1/models/{version}/promote").status_code == 200
     # The export runs in a process of its own; the model serves on PyTorch meanwhile.
     server.exports[version].join(timeout=300)
+    assert served_client.get("/readyz").json()["model"]["runtime"] == "onnxruntime"
     assert isinstance(server.served.predictor.score_rows, ExportedScorer)
     assert isinstance(server.served.predictor.encode_balls, ExportedEncoder)
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2  # kept for the next load
