@@ -304,14 +304,18 @@ class _Graph:
         return [torch.from_numpy(out) for out in self.session.run(self._outputs, feed)]
 
 
-class ExportedScorer:
-    """Calls like staged.score_rows, for the model it was exported from."""
+class _Stage:
+    """One exported stage of one model's forward."""
 
     runtime = "onnxruntime"
 
     def __init__(self, graph: _Graph, model: CricketHeteroGNN) -> None:
         self.graph = graph
         self.model = model
+
+
+class ExportedScorer(_Stage):
+    """Calls like staged.score_rows, for the model it was exported from."""
 
     def __call__(
         self,
@@ -327,14 +331,8 @@ class ExportedScorer:
         return self.graph.run(_SCORE_INPUTS, values)[0]
 
 
-class ExportedEncoder:
+class ExportedEncoder(_Stage):
     """Calls like staged.encode_balls, for the model it was exported from."""
-
-    runtime = "onnxruntime"
-
-    def __init__(self, graph: _Graph, model: CricketHeteroGNN) -> None:
-        self.graph = graph
-        self.model = model
 
     def __call__(
         self,
