@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if settings.maintenance_enabled:
                 loop.stop()
+            app.state.model_server.close()  # stops unfinished ONNX exports
             broker.close()
             engine.dispose()
 

@@ -64,6 +64,9 @@ class ModelServer:
         # background exports by version (a test can join them).
         self.onnx_cache = onnx_cache
         self.exports: dict[int, threading.Thread] = {}
+        self._exporting: set[subprocess.Popen[str]] = set()
+        self._exporting_lock = threading.Lock()
+        self._closed = False
         self._checked_at = time.monotonic()
         self._refreshing = threading.Lock()
         # Concurrent single predictions share forward passes (api.predict.batching).
@@ -134,15 +137,30 @@ class ModelServer:
         def export() -> None:
             started = time.monotonic()
             command = exported.export_command(path, version.sha256, cache)
-            result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            with self._exporting_lock:
+                if self._closed:
+                    return
+                process = subprocess.Popen(
+                    command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+                )
+                self._exporting.add(process)
+            try:
+                _, stderr = process.communicate(timeout=900)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                _, stderr = process.communicate()
+            finally:
+                with self._exporting_lock:
+                    self._exporting.discard(process)
             graphs = None
-            if result.returncode == 0:
+            if process.returncode == 0:
                 graphs = exported.cached(predictor.model, version.sha256, cache, self.torch_threads)
             if graphs is None:
                 log.error(
-                    "could not export model version %d to ONNX; it stays on PyTorch: %s",
+                    "could not export model version %d to ONNX (exit %s); it stays on PyTorch: %s",
                     version.version,
-                    result.stderr[-2000:],
+                    process.returncode,
+                    stderr[-2000:],
                 )
                 return
             graphs.install(predictor)
@@ -155,6 +173,14 @@ class ModelServer:
         thread = threading.Thread(target=export, name=f"onnx-export-{version.version}", daemon=True)
         self.exports[version.version] = thread
         thread.start()
+
+    def close(self) -> None:
+        """Stop the exports still running (the API is shutting down: nobody will use them)."""
+        with self._exporting_lock:
+            self._closed = True
+            running = list(self._exporting)
+        for process in running:
+            process.terminate()
 
     def prepare(self, version: ModelVersion) -> Callable[[], None]:
         """Load now (inside the promoting transaction); the returned swap serves it."""

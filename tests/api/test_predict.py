@@ -127,6 +127,16 @@ def test_the_served_model_runs_its_onnx_export(
     assert isinstance(reloaded.predictor.score_rows, ExportedScorer)
     assert server.exports[version] is first_export
 
+    # Shutting down stops an export still running; its version stays on PyTorch.
+    other = add_run_with_checkpoint(db, settings, checkpoint_files[1])
+    second = served_client.post("/v1/models", json={"run_id": other.id}).json()["version"]
+    loaded = server.load(repository.get_version(db, second))
+    server.close()
+    server.exports[second].join(timeout=60)
+    assert not server.exports[second].is_alive()
+    assert loaded.predictor.runtime == "pytorch"
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2
+
 
 def test_unknown_players_and_venue_are_cold_start_not_errors(production):
     response = production.post(
