@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from api.deps import ModelServerDep
 from api.matches import service
 from api.matches.schemas import DeliveriesAppend, MatchCreate, MatchPrediction, MatchRead
 from api.matches.store import MatchStore
 from api.observability.router import count_predictions
+from api.responses import json_of
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
 
@@ -32,16 +33,16 @@ def start_match(payload: MatchCreate, server: ModelServerDep, store: MatchStoreD
 @router.post("/{match_id}/deliveries", response_model=MatchRead)
 def append_deliveries(
     match_id: str, payload: DeliveriesAppend, server: ModelServerDep, store: MatchStoreDep
-) -> MatchRead:
+) -> Response:
     """Append deliveries in order; all are refused if one is impossible."""
-    return service.append(server, store, match_id, payload)
+    return json_of(service.append(server, store, match_id, payload))
 
 
 @router.get("/{match_id}/prediction", response_model=MatchPrediction)
 def next_ball_prediction(
     match_id: str, server: ModelServerDep, store: MatchStoreDep, request: Request
-) -> MatchPrediction:
+) -> Response:
     """The next ball's outcome distribution, from the production model."""
     prediction = service.prediction(server, store, match_id)
     count_predictions(request, prediction.model_version)
-    return prediction
+    return json_of(prediction)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from api.deps import ModelServerDep
 from api.observability.router import count_predictions
@@ -13,23 +13,24 @@ from api.predict.schemas import (
     PredictionRead,
     PredictRequest,
 )
+from api.responses import json_of
 
 router = APIRouter(prefix="/v1/predict", tags=["predict"])
 
 
 @router.post("", response_model=PredictionRead)
-def predict(payload: PredictRequest, server: ModelServerDep, request: Request) -> PredictionRead:
+def predict(payload: PredictRequest, server: ModelServerDep, request: Request) -> Response:
     """Probabilities of dot, single, two, three, four, six, wicket for the next ball."""
     prediction = service.predict(server, payload)
     count_predictions(request, prediction.model_version)
-    return prediction
+    return json_of(prediction)
 
 
 @router.post("/batch", response_model=BatchPredictionRead)
 def predict_batch(
     payload: BatchPredictRequest, server: ModelServerDep, request: Request
-) -> BatchPredictionRead:
+) -> Response:
     """Many balls in one request and one forward pass."""
     predictions = service.predict_batch(server, payload)
     count_predictions(request, predictions.model_version, len(predictions.items))
-    return predictions
+    return json_of(predictions)
