@@ -390,10 +390,16 @@ def cached(
     score_path, encode_path = _paths(weights_key, cache_dir)
     if not (score_path.exists() and encode_path.exists()):
         return None
-    return Exported(
-        ExportedScorer(_Graph(score_path, threads), model),
-        ExportedEncoder(_Graph(encode_path, threads), model),
-    )
+    try:
+        return Exported(
+            ExportedScorer(_Graph(score_path, threads), model),
+            ExportedEncoder(_Graph(encode_path, threads), model),
+        )
+    except Exception:  # e.g. a file damaged on disk: drop it, so that it is exported again
+        log.exception("unreadable ONNX graphs in %s: removed", cache_dir)
+        score_path.unlink(missing_ok=True)
+        encode_path.unlink(missing_ok=True)
+        return None
 
 
 def export_to_cache(model: CricketHeteroGNN, weights_key: str, cache_dir: Path) -> None:

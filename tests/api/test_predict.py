@@ -127,6 +127,14 @@ def test_the_served_model_runs_its_onnx_export(
     assert isinstance(reloaded.predictor.score_rows, ExportedScorer)
     assert server.exports[version] is first_export
 
+    # A graph damaged on disk is dropped and exported again, not served or kept.
+    score_graph = next((tmp_path / "onnx").glob("*-score.onnx"))
+    score_graph.write_bytes(b"not an onnx graph")
+    reloaded = server.load(repository.get_version(db, version))
+    assert reloaded.predictor.runtime == "pytorch"
+    server.exports[version].join(timeout=300)
+    assert reloaded.predictor.runtime == "onnxruntime"
+
     # Shutting down stops an export still running; its version stays on PyTorch.
     other = add_run_with_checkpoint(db, settings, checkpoint_files[1])
     second = served_client.post("/v1/models", json={"run_id": other.id}).json()["version"]
