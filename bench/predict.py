@@ -317,7 +317,6 @@ def _in_process(
     from cricket_gnn.inference.exported import exported_for
     from cricket_gnn.inference.live import LiveInnings
     from cricket_gnn.inference.predictor import Predictor
-    from cricket_gnn.inference.staged import encode_balls, score_rows
     from cricket_gnn.inference.state import InningsState, MatchContext, NextBall
 
     torch.set_num_threads(1)  # as the API serves (Settings.predict_torch_threads)
@@ -363,7 +362,6 @@ def _in_process(
     if exported is not None:
         exported.install(predictor)
         results["onnx"] = measure()
-        predictor.score_rows, predictor.encode_balls = score_rows, encode_balls
     served = results.get("onnx", results["torch"])
     label = " / ".join(results)
     rows = [

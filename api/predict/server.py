@@ -127,7 +127,7 @@ class ModelServer:
             from cricket_gnn.inference import exported
 
             graphs = exported.cached(predictor.model, version.sha256, cache, self.torch_threads)
-        except Exception:  # onnxruntime missing, or a cached graph it cannot read
+        except Exception:  # e.g. onnxruntime is not installed
             log.exception("model version %d stays on PyTorch", version.version)
             return
         if graphs is not None:

@@ -1,15 +1,15 @@
 """A live innings: deliveries arrive one at a time and the next ball is predicted.
 
 Cost per appended delivery: one `parse_delivery` and a write into growable numpy
-columns (amortised O(1)). Cost per prediction: the model work is O(1) per new ball —
-the session keeps every layer's ball-node keys/values (ball nodes only hear earlier
-balls, so they never change), encodes only the balls added since the last prediction
-against them, and scores the pending ball alone (inference.staged). The pending ball's
-context features come from the innings' running totals (inference.running), into which
-the deliveries appended since the last prediction are folded, O(1) each; only its edges
-are still found over the prefix's columns (a sort of n <= ~130 rows). A prediction is
-cached until the next append, so repeated reads of the same state cost O(1); a promoted
-model rebuilds the ball states once, on its first prediction for the session.
+columns (amortised O(1)); `advance` then does the new balls' O(1) work: it encodes them
+against every layer's cached ball-node keys/values (ball nodes only hear earlier balls,
+so those never change, inference.staged) and folds them into the innings' running
+totals (inference.running). A prediction catches up on any balls not yet advanced, then
+scores the pending ball alone: its context features come from the running totals, and
+only its edges are still found over the prefix's columns (a sort of n <= ~130 rows). A
+prediction is cached until the next append, so repeated reads of the same state cost
+O(1); a promoted model rebuilds the ball states once, on its first prediction for the
+session.
 """
 
 from __future__ import annotations
