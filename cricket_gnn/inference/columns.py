@@ -7,12 +7,13 @@ imported one can never disagree about what a row means.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from cricket_gnn.data.cricsheet import DELIVERY_FIELDS, MalformedMatch, parse_delivery
+from cricket_gnn.data.features import row_values
 from cricket_gnn.data.table import add_derived_columns
 from cricket_gnn.inference.running import InningsTotals
 from cricket_gnn.inference.state import InvalidInningsState, MatchContext, NextBall
@@ -112,39 +113,46 @@ class InningsColumns:
         striker, non_striker, bowler = self._last_actors
         return NextBall(striker=striker, non_striker=non_striker, bowler=bowler)
 
-    def played(self, context: MatchContext, match_index: int) -> dict[str, np.ndarray]:
-        """Columns of the deliveries so far (no pending row), derived."""
-        columns = {name: values[: self.length].copy() for name, values in self._data.items()}
-        columns.update(context_columns(context, self.length, match_index))
-        add_derived_columns(columns)
-        return columns
+    def walk_totals(self, lengths: Iterable[int]) -> Iterator[InningsTotals]:
+        """The running totals after the first `length` deliveries, for each of `lengths`
+        (ascending); one object, caught up in place between yields."""
+        n = self.length
+        read = {name: values[:n] for name, values in self._data.items()}
+        all_values = row_values(read | {"is_legal": (read["wides"] == 0) & (read["noballs"] == 0)})
+        totals = InningsTotals()
+        for length in lengths:
+            totals.catch_up(self._data, length, all_values)
+            yield totals
 
-    def prefix(
-        self,
-        context: MatchContext,
-        next_ball: NextBall,
-        match_index: int,
-        length: int | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Columns of the first `length` deliveries (default: all) plus the pending one
-        (outcome zeros), derived."""
-        length = self.length if length is None else length
-        assert 0 <= length <= self.length
+    def check_open(self, length: int) -> None:
+        """Raise unless a ball can still come after the first `length` deliveries."""
         if self._wickets_after[length] >= _MAX_WICKETS:
             raise InvalidInningsState("next_ball", "the innings is over: 10 wickets fell")
-        n = length + 1
+
+    def played(
+        self, context: MatchContext, match_index: int, length: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Columns of the first `length` deliveries (default: all; no pending row), derived."""
+        n = self.length if length is None else length
+        assert 0 <= n <= self.length
         columns = {name: values[:n].copy() for name, values in self._data.items()}
-        for name in DELIVERY_FIELDS:
-            if name in columns:
-                columns[name][-1] = 0
-        columns["batter"][-1] = self.players(next_ball.striker)
-        columns["non_striker"][-1] = self.players(next_ball.non_striker)
-        columns["bowler"][-1] = self.players(next_ball.bowler)
-        columns["player_out"][-1] = -1
-        columns["over"][-1] = columns["over"][-2] if n > 1 else 0
         columns.update(context_columns(context, n, match_index))
         add_derived_columns(columns)
         return columns
+
+    def key_columns(self) -> dict[str, np.ndarray]:
+        """The columns the edge rules key on (innings_id, batter, bowler, legal_over,
+        delivery_index) of the deliveries so far: `played`'s values, without the rest."""
+        n = self.length
+        legal = (self._data["wides"][:n] == 0) & (self._data["noballs"][:n] == 0)
+        legal_before = np.cumsum(legal) - legal
+        return {
+            "innings_id": np.zeros(n, dtype=np.int32),
+            "batter": self._data["batter"][:n],
+            "bowler": self._data["bowler"][:n],
+            "legal_over": (legal_before // 6).astype(np.int8),
+            "delivery_index": np.arange(n, dtype=np.int16),
+        }
 
 
 def context_columns(context: MatchContext, n: int, match_index: int) -> dict[str, np.ndarray]:

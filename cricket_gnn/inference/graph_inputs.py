@@ -3,10 +3,13 @@
 The builder (graphs.builder) makes every edge of whole innings; online we only need the
 edges *into* some rows (new balls, pending balls), so `edges_into` finds, for each
 target row, the k most recent earlier rows sharing its key — the builder's rule, for
-the targets alone.
+the targets alone. Targets need not be rows of the sources: the pending balls of many
+states of one innings are found against that innings' balls, encoded once.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -39,66 +42,96 @@ def relation_keys(
 
 
 def _recent(
-    key: np.ndarray, position: np.ndarray, targets: np.ndarray, k: int
+    key: np.ndarray,
+    position: np.ndarray,
+    target_key: np.ndarray,
+    target_position: np.ndarray,
+    k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(src row, index into targets) for the k most recent earlier rows sharing the key."""
+    """(source row, target index) for each target's k most recent sources sharing its key
+    and earlier than it (position < the target's); target-major, most recent first."""
+    if key.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     order = np.lexsort((position, key))
-    rank = np.empty(key.shape[0], dtype=np.int64)
-    rank[order] = np.arange(key.shape[0])
-    # [T, k]: the k rows just before each target in (key, position) order, if same key.
-    candidate = rank[targets][:, None] - np.arange(1, k + 1)[None, :]
+    span = int(max(position.max(), target_position.max(initial=0))) + 1
+    ordered = key[order] * span + position[order]
+    # [T, k]: the k sources just before each target in (key, position) order, if same key.
+    at = np.searchsorted(ordered, target_key * span + target_position, side="left")
+    candidate = at[:, None] - np.arange(1, k + 1)[None, :]
     rows = order[np.maximum(candidate, 0)]
-    ok = (candidate >= 0) & (key[rows] == key[targets][:, None])
+    ok = (candidate >= 0) & (key[rows] == target_key[:, None])
     return rows[ok], np.nonzero(ok)[0]
+
+
+@dataclass(frozen=True)
+class KeyedRows:
+    """Rows of some innings for edge finding: the keys of BALL_RELATIONS and each row's
+    position in its innings; `ball` is a source row's index among the encoded balls."""
+
+    keys: dict[str, np.ndarray]
+    position: np.ndarray
+    ball: np.ndarray | None = None
+
+    @classmethod
+    def split(
+        cls,
+        group: np.ndarray,
+        batter: np.ndarray,
+        bowler: np.ndarray,
+        legal_over: np.ndarray,
+        position: np.ndarray,
+        num_sources: int,
+        ball: np.ndarray,
+    ) -> tuple[KeyedRows, KeyedRows]:
+        """Sources (the first `num_sources` rows, with their ball indices) and targets
+        (the rest), keyed together so equal keys mean the same innings and players."""
+        keys = relation_keys(group, batter, bowler, legal_over)
+        position = position.astype(np.int64)
+        head = slice(0, num_sources)
+        tail = slice(num_sources, None)
+        sources = cls({n: v[head] for n, v in keys.items()}, position[head], ball)
+        return sources, cls({n: v[tail] for n, v in keys.items()}, position[tail])
 
 
 def edges_into(
     relations: list[tuple[str, str, str]],
-    keys: dict[str, np.ndarray],
-    position: np.ndarray,
-    targets: np.ndarray,
-    ball_of_row: np.ndarray,
+    sources: KeyedRows,
+    targets: KeyedRows,
     *,
     per_target_slots: int = 0,
 ) -> EdgeList:
-    """Edges of `relations` into the target rows; relation id = index in `relations`.
-
-    dst = index into targets, or with per_target_slots D, target * D + relation id
-    (the token-slot layout of CricketHeteroGNN's ball->token attention).
-    """
+    """Edges of `relations` from sources into targets; relation id = index in
+    `relations`. dst = target index, or with per_target_slots D, target * D + relation id
+    (the token-slot layout of CricketHeteroGNN's ball->token attention)."""
+    assert sources.ball is not None
     found: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     src, dst, rel, gap = [], [], [], []
     for r, edge_type in enumerate(relations):
         key_name, k = BALL_RELATIONS[edge_type]
         if (key_name, k) not in found:
-            found[key_name, k] = _recent(keys[key_name], position, targets, k)
+            found[key_name, k] = _recent(
+                sources.keys[key_name],
+                sources.position,
+                targets.keys[key_name],
+                targets.position,
+                k,
+            )
         rows, target = found[key_name, k]
-        src.append(ball_of_row[rows])
+        src.append(sources.ball[rows])
         dst.append(target * per_target_slots + r if per_target_slots else target)
         rel.append(np.full(rows.shape[0], r))
-        gap.append(position[targets[target]] - position[rows])
+        gap.append(targets.position[target] - sources.position[rows])
     return EdgeList.from_numpy(
         np.concatenate(src), np.concatenate(dst), np.concatenate(rel), np.concatenate(gap)
     )
 
 
 def token_edges(
-    keys: dict[str, np.ndarray],
-    position: np.ndarray,
-    targets: np.ndarray,
-    ball_of_row: np.ndarray,
-    pooling: bool,
+    sources: KeyedRows, targets: KeyedRows, pooling: bool
 ) -> tuple[EdgeList, EdgeList | None]:
     """Ball -> context/query edges of the target rows, and the pooling history edges."""
-    tokens = edges_into(
-        BALL_TO_TOKEN,
-        keys,
-        position,
-        targets,
-        ball_of_row,
-        per_target_slots=len(BALL_TO_TOKEN),
-    )
-    history = edges_into([HISTORY], keys, position, targets, ball_of_row) if pooling else None
+    tokens = edges_into(BALL_TO_TOKEN, sources, targets, per_target_slots=len(BALL_TO_TOKEN))
+    history = edges_into([HISTORY], sources, targets) if pooling else None
     return tokens, history
 
 

@@ -6,7 +6,7 @@ against every layer's cached ball-node keys/values (ball nodes only hear earlier
 so those never change, inference.staged) and folds them into the innings' running
 totals (inference.running). A prediction catches up on any balls not yet advanced, then
 scores the pending ball alone: its context features come from the running totals, and
-only its edges are still found over the prefix's columns (a sort of n <= ~130 rows). A
+only its edges are still found over the innings' key columns (a sort of n <= ~130 rows). A
 prediction is cached until the next append, so repeated reads of the same state cost
 O(1); a promoted model rebuilds the ball states once, on its first prediction for the
 session.

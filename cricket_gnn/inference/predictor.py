@@ -21,17 +21,13 @@ import torch
 
 from cricket_gnn.data.career import CareerTable, batting_career, bowling_career
 from cricket_gnn.data.cricsheet import normalise_name, normalise_venue
-from cricket_gnn.data.features import context_features, features_from_totals, target_phase
+from cricket_gnn.data.features import features_from_totals, target_phase
 from cricket_gnn.data.fitted import FittedState
-from cricket_gnn.data.table import DeliveryTable, add_derived_columns
+from cricket_gnn.data.table import DeliveryTable
 from cricket_gnn.graphs.builder import query_features
-from cricket_gnn.inference.columns import InningsColumns, PlayerIndex, context_columns
-from cricket_gnn.inference.graph_inputs import (
-    ball_inputs,
-    edges_into,
-    relation_keys,
-    token_edges,
-)
+from cricket_gnn.inference.columns import InningsColumns, PlayerIndex
+from cricket_gnn.inference.graph_inputs import KeyedRows, ball_inputs, edges_into, token_edges
+from cricket_gnn.inference.running import InningsTotals, PendingRow, stack_rows
 from cricket_gnn.inference.staged import (
     BallStates,
     EdgeList,
@@ -61,10 +57,14 @@ EncodeBalls = Callable[
     BallStates,
 ]
 
-_PLAYER_NODES = {
-    "striker_identity": "batter",
+# Identity node -> the cold-start slot whose vocabulary id it takes.
+_ID_SLOT = {
+    "striker_identity": "striker",
     "nonstriker_identity": "non_striker",
     "bowler_identity": "bowler",
+    "venue": "venue",
+    "batting_team": "batting_team",
+    "bowling_team": "bowling_team",
 }
 
 
@@ -165,16 +165,15 @@ class Predictor:
     def prepare(self, state: InningsState | CompactState) -> PreparedState:
         """Parse and check one state (raises InvalidInningsState); no model work."""
         if isinstance(state, CompactState):
-            players = PlayerIndex(self.player_lookup, self.num_history_players)
-            columns = self.compact_columns(state, players)
-            return PreparedState(columns, players, state.context, state.next_ball, 0)
+            return self._prepared_compact(state)
         innings = self.new_innings()
         for i, delivery in enumerate(state.deliveries):
             innings.append(delivery, f"deliveries[{i}]")
         return self._prepared(innings, state.context, state.next_ball, innings.length)
 
     def prepare_batch(self, states: Sequence[InningsState | CompactState]) -> list[PreparedState]:
-        """`prepare` for each state, parsing an innings shared by several states once."""
+        """`prepare` for each state, parsing an innings shared by several states once and
+        walking its running totals once, shortest state first."""
         prepared: list[PreparedState | None] = [None] * len(states)
         for members in _prefix_groups(states):
             head = states[members[0]]
@@ -185,11 +184,13 @@ class Predictor:
                     innings.append(delivery, f"deliveries[{i}]")
             except InvalidInningsState:
                 continue  # each state is prepared alone below and names its own error
-            for index in members:
+            members = sorted(members, key=lambda i: len(states[i].deliveries))  # type: ignore[union-attr]
+            lengths = [len(states[i].deliveries) for i in members]  # type: ignore[union-attr]
+            for index, totals in zip(members, innings.walk_totals(lengths), strict=True):
                 state = states[index]
                 assert isinstance(state, InningsState)
                 prepared[index] = self._prepared(
-                    innings, state.context, state.next_ball, len(state.deliveries), shared=True
+                    innings, state.context, state.next_ball, len(state.deliveries), totals
                 )
         return [
             p if p is not None else self.prepare(s) for p, s in zip(prepared, states, strict=True)
@@ -201,33 +202,32 @@ class Predictor:
         context: MatchContext,
         next_ball: NextBall,
         length: int,
-        shared: bool = False,
+        totals: InningsTotals | None = None,
     ) -> PreparedState:
-        """The state after the first `length` deliveries of `innings`; with `shared`, it
-        shares the innings' ball nodes with the other states prepared from it."""
-        columns = innings.prefix(context, next_ball, self.match_index, length)
-        pending = None
-        if length == innings.length:
-            # The innings' running totals give the pending row's features in O(1).
-            totals = innings.running_totals().pending(
-                int(columns["batter"][-1]),
-                int(columns["non_striker"][-1]),
-                int(columns["bowler"][-1]),
-                context,
-                self.match_index,
-                self.batting,
-                self.bowling,
-            )
-            pending = features_from_totals(totals)
-        return PreparedState(
-            columns,
-            innings.players,
-            context,
-            next_ball,
-            length,
-            innings if shared else None,
-            pending,
+        """The state after the first `length` deliveries of `innings`, whose running totals
+        `totals` has folded in (default: the innings' own, at its full length). States
+        prepared from one innings share its ball nodes."""
+        innings.check_open(length)
+        if totals is None:
+            assert length == innings.length
+            totals = innings.running_totals()
+        players = innings.players
+        pending = totals.row(
+            players(next_ball.striker), players(next_ball.non_striker), players(next_ball.bowler)
         )
+        return PreparedState(players, context, next_ball, length, pending, innings)
+
+    def _prepared_compact(self, state: CompactState) -> PreparedState:
+        """The compact live form: no balls; score, wickets and balls from the scoreboard."""
+        players = PlayerIndex(self.player_lookup, self.num_history_players)
+        totals = InningsTotals()
+        totals.score, totals.wickets = float(state.runs), float(state.wickets)
+        totals.legal_balls = state.legal_balls
+        actors = state.next_ball
+        pending = totals.row(
+            players(actors.striker), players(actors.non_striker), players(actors.bowler)
+        )
+        return PreparedState(players, state.context, actors, 0, pending)
 
     def extend_balls(
         self, innings: InningsColumns, context: MatchContext, balls: BallStates | None = None
@@ -242,7 +242,7 @@ class Predictor:
                 columns = innings.played(context, self.match_index)
                 vocab = self._ball_vocab(columns, innings.players)
                 rows = np.arange(balls.num_balls, n)
-                self._encode_balls(columns, rows, np.arange(n), vocab, balls)
+                self._encode_balls(columns, rows, vocab, balls)
         return balls
 
     def predict_innings(
@@ -257,67 +257,43 @@ class Predictor:
         prepared = self._prepared(innings, context, next_ball, innings.length)
         balls = self.extend_balls(innings, context, balls)
         with torch.inference_mode():
-            return self._score([prepared], [0], balls)[0], balls
-
-    def compact_columns(self, state: CompactState, players: PlayerIndex) -> dict[str, np.ndarray]:
-        """One pending row whose score, wickets and balls come from the scoreboard."""
-        columns = context_columns(state.context, 1, self.match_index)
-        for name, value in (
-            ("batter", players(state.next_ball.striker)),
-            ("non_striker", players(state.next_ball.non_striker)),
-            ("bowler", players(state.next_ball.bowler)),
-            ("player_out", -1),
-        ):
-            columns[name] = np.array([value], dtype=np.int32)
-        for name in ("runs_batter", "runs_extras", "runs_total"):
-            columns[name] = np.zeros(1, dtype=np.int16)
-        for name in ("wides", "noballs", "byes", "legbyes", "penalty", "wicket_kind", "over"):
-            columns[name] = np.zeros(1, dtype=np.int8)
-        columns["is_dismissal"] = np.zeros(1, dtype=bool)
-        add_derived_columns(columns)
-        # The scoreboard stands in for the missing history (features.context_features).
-        balls = state.legal_balls
-        columns["legal_ball_index"] = np.array([balls], dtype=np.int16)
-        columns["legal_over"] = np.array([balls // 6], dtype=np.int8)
-        columns["ball_in_over"] = np.array([balls % 6], dtype=np.int8)
-        columns["prior_runs"] = np.array([state.runs], dtype=np.float64)
-        columns["prior_wickets"] = np.array([state.wickets], dtype=np.float64)
-        return columns
+            return self._score([prepared], innings.key_columns(), [0], balls)[0], balls
 
     def predict_prepared(self, prepared: Sequence[PreparedState]) -> list[Prediction]:
         """One forward pass for prepared states (see prepare / prepare_batch)."""
-        # Ball nodes: one copy of each innings, from its longest state's columns.
+        # Ball nodes: one copy of each innings, from its longest state's deliveries.
         longest: dict[int, int] = {}
         for i, state in enumerate(prepared):
             key = id(state.shares_balls_with())
             if key not in longest or state.num_balls > prepared[longest[key]].num_balls:
                 longest[key] = i
         sources = [i for i in longest.values() if prepared[i].num_balls > 0]
-        start = dict(
-            zip(sources, np.cumsum([0] + [prepared[i].num_balls for i in sources]), strict=False)
-        )
-        ball_offset = np.array(
-            [start.get(longest[id(p.shares_balls_with())], 0) for p in prepared], dtype=np.int64
-        )
+        source_of = {id(prepared[i].shares_balls_with()): g for g, i in enumerate(sources)}
+        group = [source_of.get(id(p.shares_balls_with()), -1) for p in prepared]
         with torch.inference_mode():
             balls = new_ball_states(self.model)
+            c = None
             if sources:
-                parts = [prepared[i].columns for i in sources]
+                parts = []
+                for i in sources:
+                    state = prepared[i]
+                    assert state.innings is not None
+                    parts.append(
+                        state.innings.played(state.context, self.match_index, state.num_balls)
+                    )
                 c = _concat(parts)
                 lengths = [p["match"].shape[0] for p in parts]
                 c["innings_id"] = np.repeat(np.arange(len(parts)), lengths).astype(np.int32)
                 vocabs = [
-                    self._ball_vocab(prepared[i].columns, prepared[i].players) for i in sources
+                    self._ball_vocab(part, prepared[i].players)
+                    for part, i in zip(parts, sources, strict=True)
                 ]
                 vocab = (
                     np.concatenate([v[0] for v in vocabs]),
                     np.concatenate([v[1] for v in vocabs]),
                 )
-                is_ball = np.ones(c["match"].shape[0], dtype=bool)
-                is_ball[np.cumsum(lengths) - 1] = False  # each source's pending row
-                rows = np.flatnonzero(is_ball)
-                self._encode_balls(c, rows, np.cumsum(is_ball) - 1, vocab, balls)
-            return self._score(prepared, ball_offset, balls)
+                self._encode_balls(c, np.arange(c["match"].shape[0]), vocab, balls)
+            return self._score(prepared, c, group, balls)
 
     def _ball_vocab(
         self, columns: dict[str, np.ndarray], players: PlayerIndex
@@ -331,54 +307,74 @@ class Predictor:
         self,
         c: dict[str, np.ndarray],
         rows: np.ndarray,
-        ball_of_row: np.ndarray,
         vocab: tuple[np.ndarray, np.ndarray],
         balls: BallStates,
     ) -> None:
-        """Append ball rows `rows` of derived columns `c` to `balls`, in order; every earlier
-        ball row of their innings is already there, at index ball_of_row[row]."""
-        position = c["delivery_index"].astype(np.int64)
-        keys = relation_keys(c["innings_id"], c["batter"], c["bowler"], c["legal_over"])
-        edges = edges_into(BALL_TO_BALL, keys, position, rows, ball_of_row)
+        """Append ball rows `rows` of derived columns `c` to `balls`, in order; ball i is
+        row i of `c`, and every earlier ball row of their innings is already there."""
+        sources, targets = KeyedRows.split(
+            np.concatenate([c["innings_id"], c["innings_id"][rows]]),
+            np.concatenate([c["batter"], c["batter"][rows]]),
+            np.concatenate([c["bowler"], c["bowler"][rows]]),
+            np.concatenate([c["legal_over"], c["legal_over"][rows]]),
+            np.concatenate([c["delivery_index"], c["delivery_index"][rows]]),
+            c["batter"].shape[0],
+            np.arange(c["batter"].shape[0]),
+        )
+        edges = edges_into(BALL_TO_BALL, sources, targets)
         x, ids, condition = ball_inputs(c, rows, self.fitted, vocab)
         self.encode_balls(self.model, x, ids, condition, edges, balls)
 
     def _score(
         self,
         prepared: Sequence[PreparedState],
-        ball_offset: Sequence[int] | np.ndarray,
+        sources: dict[str, np.ndarray] | None,
+        group: Sequence[int],
         balls: BallStates,
     ) -> list[Prediction]:
-        """Score the pending row of each prepared state against the encoded balls."""
-        parts = [p.columns for p in prepared]
-        lengths = np.array([p["match"].shape[0] for p in parts])
-        c = _concat(parts)
-        c["innings_id"] = np.repeat(np.arange(len(parts)), lengths).astype(np.int32)
-        targets = np.cumsum(lengths) - 1  # the pending row of each state
-        pending = [p.pending for p in prepared if p.pending is not None]
-        if len(pending) == len(prepared):
-            raw = {name: np.concatenate([f[name] for f in pending]) for name in pending[0]}
-        else:
-            every_row = context_features(c, self.batting, self.bowling)
-            raw = {name: values[targets] for name, values in every_row.items()}
+        """Score the pending ball of each prepared state against the encoded balls.
+
+        `sources`: the key columns (innings_id, batter, bowler, legal_over,
+        delivery_index) of the encoded balls, ball i = row i; `group[j]`: the innings_id
+        of state j's balls there (-1: it has none)."""
+        pending = [p.pending for p in prepared]
+        totals = stack_rows(
+            pending, [p.context for p in prepared], self.match_index, self.batting, self.bowling
+        )
+        raw = features_from_totals(totals)
         context = {name: self.fitted.normalise(name, raw[name]) for name in raw}
         ids, cold = self._identity_ids(prepared)
-        position = c["delivery_index"].astype(np.int64)
-        keys = relation_keys(c["innings_id"], c["batter"], c["bowler"], c["legal_over"])
-        ball_of_row = np.repeat(np.asarray(ball_offset, dtype=np.int64), lengths) + position
-        into_tokens, history = token_edges(
-            keys, position, targets, ball_of_row, self.model.flags["pooling"]
+        num_sources = 0 if sources is None else sources["batter"].shape[0]
+        # A state without balls gets an innings id no ball has, so it finds no edges.
+        no_balls = np.flatnonzero(np.asarray(group) < 0)
+        target_group = np.asarray(group, dtype=np.int64)
+        target_group[no_balls] = len(prepared) + num_sources + no_balls
+
+        def keyed(name: str, values: np.ndarray) -> np.ndarray:
+            if sources is None:
+                return values
+            return np.concatenate([sources[name].astype(np.int64), values])
+
+        keyed_sources, targets = KeyedRows.split(
+            keyed("innings_id", target_group),
+            keyed("batter", np.array([row.striker for row in pending], dtype=np.int64)),
+            keyed("bowler", np.array([row.bowler for row in pending], dtype=np.int64)),
+            keyed("legal_over", totals["legal_over"].astype(np.int64)),
+            keyed("delivery_index", np.array([p.num_balls for p in prepared], dtype=np.int64)),
+            num_sources,
+            np.arange(num_sources),
         )
+        into_tokens, history = token_edges(keyed_sources, targets, self.model.flags["pooling"])
         rows = TokenRows.from_numpy(
             context,
             ids,
             query_features(
-                c["innings"][targets].astype(np.int64),
-                target_phase({"legal_over": c["legal_over"][targets]}),
-                c["legal_over"][targets].astype(np.int64),
-                c["ball_in_over"][targets].astype(np.int64),
+                totals["innings"].astype(np.int64),
+                target_phase({"legal_over": totals["legal_over"]}),
+                totals["legal_over"].astype(np.int64),
+                totals["ball_in_over"].astype(np.int64),
             ),
-            c["innings"][targets],
+            totals["innings"],
         )
         logits = self.score_rows(self.model, rows, into_tokens, history, balls)
         probs = torch.softmax(logits / self.temperature, dim=-1)
@@ -390,15 +386,9 @@ class Predictor:
     def _identity_ids(
         self, prepared: Sequence[PreparedState]
     ) -> tuple[dict[str, np.ndarray], list[tuple[str, ...]]]:
-        """Vocabulary ids of each pending row's players, venue and teams; cold-start slots."""
-        ids: dict[str, np.ndarray] = {}
-        for node, column in _PLAYER_NODES.items():
-            ids[node] = np.array(
-                [self._player_vocab_ids(p.columns[column][-1:], p.players)[0] for p in prepared],
-                dtype=np.int64,
-            )
+        """Vocabulary ids of each pending ball's players, venue and teams; cold-start slots."""
+        columns: dict[str, list[int]] = {name: [] for name in COLD_START_SLOTS}
         cold: list[tuple[str, ...]] = []
-        venue, batting, bowling = [], [], []
         for p in prepared:
             context, next_ball = p.context, p.next_ball
             slots = {
@@ -410,12 +400,9 @@ class Predictor:
                 "bowling_team": self._team_vocab.get(normalise_name(context.bowling_team), 0),
             }
             cold.append(tuple(name for name in COLD_START_SLOTS if slots[name] == 0))
-            venue.append(slots["venue"])
-            batting.append(slots["batting_team"])
-            bowling.append(slots["bowling_team"])
-        ids["venue"] = np.array(venue, dtype=np.int64)
-        ids["batting_team"] = np.array(batting, dtype=np.int64)
-        ids["bowling_team"] = np.array(bowling, dtype=np.int64)
+            for name, value in slots.items():
+                columns[name].append(value)
+        ids = {node: np.array(columns[slot], dtype=np.int64) for node, slot in _ID_SLOT.items()}
         return ids, cold
 
     def _player_vocab_ids(self, players: np.ndarray, index: PlayerIndex) -> np.ndarray:
@@ -429,19 +416,18 @@ class Predictor:
 
 @dataclass
 class PreparedState:
-    """A parsed innings state: its prefix columns (pending row last, derived) and players.
+    """A parsed, checked innings state: the pending ball's actors and totals, and the
+    innings whose deliveries are its ball nodes (None for the compact form).
 
-    States prepared from one shared innings (`innings`) share its ball nodes.
+    States prepared from one innings (`innings`) share its ball nodes.
     """
 
-    columns: dict[str, np.ndarray]
     players: PlayerIndex
     context: MatchContext
     next_ball: NextBall
-    num_balls: int  # deliveries before the pending row (0 for the compact form)
+    num_balls: int  # deliveries before the pending ball (0 for the compact form)
+    pending: PendingRow
     innings: InningsColumns | None = None
-    # The pending row's raw context features, when the innings' running totals gave them.
-    pending: dict[str, np.ndarray] | None = None
 
     def shares_balls_with(self) -> object:
         """States with the same value here have the same innings' ball nodes."""

@@ -12,7 +12,8 @@ formula; tests check them equal on every prefix of real innings
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,17 +55,30 @@ class InningsTotals:
         self._last_event = {event: -1 for event, _ in SINCE}
         self._window_sums = {f"{value}_last_{size}": 0.0 for value, size in WINDOWS}
 
-    def catch_up(self, data: Mapping[str, np.ndarray], length: int) -> None:
+    def catch_up(
+        self,
+        data: Mapping[str, np.ndarray],
+        length: int,
+        all_values: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
         """Fold rows [self.length, length) of an innings' importer columns into the totals:
-        one vectorised `row_values` per call, then a few additions per row."""
+        one vectorised `row_values` per call (or slices of `all_values`, the
+        `row_values` of rows [0, >= length), for a walk over many prefixes), then a few
+        additions per row."""
         start = self.length
         if length <= start:
             return
         # The new rows, and enough earlier ones for the longest window.
         first = max(0, min(start, length - _LONGEST_WINDOW))
-        recent = {name: data[name][first:length] for name in _ROW_COLUMNS}
-        recent["is_legal"] = (recent["wides"] == 0) & (recent["noballs"] == 0)
-        values = row_values(recent)
+        recent = {name: data[name][first:length] for name in ("batter", "bowler")}
+        recent["is_legal"] = (data["wides"][first:length] == 0) & (
+            data["noballs"][first:length] == 0
+        )
+        if all_values is None:
+            read = {name: data[name][first:length] for name in _ROW_COLUMNS}
+            values = row_values(read | {"is_legal": recent["is_legal"]})
+        else:
+            values = {name: column[first:length] for name, column in all_values.items()}
         for value, size in WINDOWS:
             self._window_sums[f"{value}_last_{size}"] = float(values[value][-size:].sum())
         new = slice(start - first, None)
@@ -105,37 +119,76 @@ class InningsTotals:
     ) -> dict[str, np.ndarray]:
         """The pending row's totals (each [1] or [1, k]), as `running_totals` gives them,
         after the deliveries folded in by `catch_up`."""
+        row = self.row(striker, non_striker, bowler)
+        return stack_rows([row], [context], match_index, batting, bowling)
+
+    def row(self, striker: int, non_striker: int, bowler: int) -> PendingRow:
+        """The totals of a pending ball with these actors that come from this innings
+        alone (no careers, no match context), as plain Python values."""
         n, balls = self.length, self.legal_balls
-        match = np.array([match_index], dtype=np.int64)
-
-        def one(value: float | np.ndarray, dtype: Any = np.float64) -> np.ndarray:
-            return np.asarray(value, dtype=dtype).reshape(1, -1).squeeze(-1)
-
-        t = {
-            "innings": one(context.innings, np.int8),
-            "target_runs": one(context.target_runs, np.int16),
-            "target_overs": one(context.target_overs, np.float32),
-            "legal_ball_index": one(balls, np.int16),
-            "legal_over": one(balls // 6, np.int8),
-            "ball_in_over": one(balls % 6, np.int8),
-            "score": one(self.score),
-            "wickets": one(self.wickets),
-            "extras": one(self.extras),
-            "striker": np.array([self.batters.get(striker, [0.0] * 5)]),
-            "nonstriker": np.array([self.batters.get(non_striker, [0.0] * 5)]),
-            "bowler": np.array([self.bowlers.get(bowler, [0.0] * 4)]),
-            "bowler_over": np.array([self.bowler_overs.get((bowler, balls // 6), [0.0] * 2)]),
-            "partnership": np.array([self.partnership]),
-            "striker_career": batting.before(np.array([striker]), match),
-            "nonstriker_career": batting.before(np.array([non_striker]), match),
-            "bowler_career": bowling.before(np.array([bowler]), match),
+        values: dict[str, Any] = {
+            "legal_ball_index": balls,
+            "score": self.score,
+            "wickets": self.wickets,
+            "extras": self.extras,
+            "striker": self.batters.get(striker, _NO_BATTING),
+            "nonstriker": self.batters.get(non_striker, _NO_BATTING),
+            "bowler": self.bowlers.get(bowler, _NO_BOWLING),
+            "bowler_over": self.bowler_overs.get((bowler, balls // 6), _NO_OVER),
+            "partnership": self.partnership,
         }
-        for name, total in self._window_sums.items():
-            t[name] = one(total)
+        values.update(self._window_sums)
         for event, cap in SINCE:
             last = self._last_event[event]
-            t[f"since_{event}"] = one(min(n - last if last >= 0 else n + 1, cap), np.int64)
-        return t
+            values[f"since_{event}"] = min(n - last if last >= 0 else n + 1, cap)
+        # Lists are copied: later catch_up calls add to this innings' own lists in place.
+        values = {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
+        return PendingRow(striker, non_striker, bowler, values)
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """One pending ball: its actors (history player indices) and its innings' totals."""
+
+    striker: int
+    non_striker: int
+    bowler: int
+    values: dict[str, Any]
+
+
+def stack_rows(
+    rows: Sequence[PendingRow],
+    contexts: Sequence[MatchContext],
+    match_index: int,
+    batting: CareerTable,
+    bowling: CareerTable,
+) -> dict[str, np.ndarray]:
+    """`features.running_totals` of many pending rows at once (each value [R] or [R, k]):
+    the innings' totals stacked, the match context and the careers looked up together."""
+    t: dict[str, np.ndarray] = {}
+    for name in rows[0].values:
+        column = [row.values[name] for row in rows]
+        t[name] = np.array(column, dtype=np.int64 if name.startswith("since_") else np.float64)
+    balls = t["legal_ball_index"].astype(np.int64)
+    t["legal_ball_index"] = balls.astype(np.int16)
+    t["legal_over"] = (balls // 6).astype(np.int8)
+    t["ball_in_over"] = (balls % 6).astype(np.int8)
+    t["innings"] = np.array([c.innings for c in contexts], dtype=np.int8)
+    t["target_runs"] = np.array([c.target_runs for c in contexts], dtype=np.int16)
+    t["target_overs"] = np.array([c.target_overs for c in contexts], dtype=np.float32)
+    match = np.full(len(rows), match_index, dtype=np.int64)
+    strikers = np.array([row.striker for row in rows], dtype=np.int64)
+    non_strikers = np.array([row.non_striker for row in rows], dtype=np.int64)
+    bowlers = np.array([row.bowler for row in rows], dtype=np.int64)
+    t["striker_career"] = batting.before(strikers, match)
+    t["nonstriker_career"] = batting.before(non_strikers, match)
+    t["bowler_career"] = bowling.before(bowlers, match)
+    return t
+
+
+_NO_BATTING = [0.0] * 5
+_NO_BOWLING = [0.0] * 4
+_NO_OVER = [0.0] * 2
 
 
 def _add(sums: dict[Any, list[float]], key: Hashable, values: list[float]) -> None:

@@ -166,8 +166,19 @@ def test_unknown_extras_kind_names_the_delivery(predictor):
 def test_compact_form_synthesises_the_scoreboard_features_of_the_full_form(
     small_dataset, predictor, val_innings
 ):
-    from cricket_gnn.data.features import context_features
-    from cricket_gnn.inference.columns import PlayerIndex
+    from cricket_gnn.data.features import features_from_totals
+    from cricket_gnn.inference.running import stack_rows
+
+    def features(state: InningsState | CompactState) -> dict[str, np.ndarray]:
+        prepared = predictor.prepare(state)
+        totals = stack_rows(
+            [prepared.pending],
+            [prepared.context],
+            predictor.match_index,
+            predictor.batting,
+            predictor.bowling,
+        )
+        return features_from_totals(totals)
 
     rows = innings_rows(small_dataset, val_innings)
     t = 45
@@ -175,8 +186,7 @@ def test_compact_form_synthesises_the_scoreboard_features_of_the_full_form(
     innings = predictor.new_innings()
     for i, delivery in enumerate(full_state.deliveries):
         innings.append(delivery, f"deliveries[{i}]")
-    full = innings.prefix(full_state.context, full_state.next_ball, predictor.match_index)
-    legal = int(full["legal_ball_index"][-1])
+    legal = innings.running_totals().legal_balls
     compact_state = CompactState(
         context=full_state.context,
         next_ball=full_state.next_ball,
@@ -185,12 +195,10 @@ def test_compact_form_synthesises_the_scoreboard_features_of_the_full_form(
         over=legal // 6,
         ball=legal % 6,
     )
-    players = PlayerIndex(predictor.player_lookup, predictor.num_history_players)
-    compact = predictor.compact_columns(compact_state, players)
-    expected = context_features(full, predictor.batting, predictor.bowling)
-    got = context_features(compact, predictor.batting, predictor.bowling)
+    expected = features(full_state)
+    got = features(compact_state)
     for name in ("score_state", "chase_state", "phase_state", "time_pressure"):
         exact = [0, 1, 2, 3] if name == "score_state" else slice(None)  # [4] = extras so far
-        np.testing.assert_allclose(got[name][0, exact], expected[name][-1, exact], atol=1e-6)
+        np.testing.assert_allclose(got[name][0, exact], expected[name][0, exact], atol=1e-6)
     for name in ("striker_identity", "nonstriker_identity", "bowler_identity"):
-        np.testing.assert_allclose(got[name][0], expected[name][-1], atol=1e-6)
+        np.testing.assert_allclose(got[name][0], expected[name][0], atol=1e-6)

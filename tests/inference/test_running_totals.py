@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from archive_innings import context_of, innings_rows
 
-from cricket_gnn.data.features import context_features, features_from_totals
+from cricket_gnn.data.features import context_features, features_from_totals, row_values
 from cricket_gnn.inference.predictor import History
 from cricket_gnn.inference.running import InningsTotals
 
@@ -40,11 +40,16 @@ def test_every_prefix_of_real_innings_gets_the_vectorised_features_bit_for_bit(s
         one_shot = InningsTotals()  # every delivery folded in at once, as a request does
         one_shot.catch_up(columns, last)
         totals = InningsTotals()
+        walked = InningsTotals()  # a batch's walk: every row's values computed up front
+        all_values = row_values(columns)
         for t in range(len(rows)):
             if (7 < t < 11 or 40 < t < 70) and t != last:
                 continue  # so t = 11 folds 4 deliveries in one catch_up, t = 70 folds 30
             totals.catch_up(columns, t)
+            walked.catch_up(columns, t, all_values)
             pending = pending_of(totals, t)
+            for name, values in pending_of(walked, t).items():
+                np.testing.assert_array_equal(values, pending[name], err_msg=f"{name} row {t}")
             got = features_from_totals(pending)
             for name, values in expected.items():
                 assert got[name].dtype == values.dtype, name
