@@ -31,18 +31,21 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cricket_gnn.graphs.schema import BALL_DIM, CONTEXT_TYPES, IDENTITY_VOCAB
+from cricket_gnn.graphs.schema import BALL_DIM, BALL_RELATIONS, CONTEXT_TYPES, IDENTITY_VOCAB
 from cricket_gnn.inference import staged
+from cricket_gnn.inference.graph_inputs import HISTORY
 from cricket_gnn.inference.staged import (
+    TOKEN_SETS,
     BallStates,
     EdgeList,
+    Neighbours,
     TokenRows,
     encode_new_balls,
     extend_ball_states,
     score_rows,
 )
 from cricket_gnn.models import CricketHeteroGNN
-from cricket_gnn.models.hetero_gnn import BALL_TO_BALL, MAX_CONTEXT_DIM, TOKEN_SLOTS
+from cricket_gnn.models.hetero_gnn import BALL_TO_BALL, MAX_CONTEXT_DIM
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -53,9 +56,11 @@ log = logging.getLogger(__name__)
 
 _IDENTITIES = list(IDENTITY_VOCAB)
 _EDGES = ("src", "dst", "relation", "attr")
+_BLOCK = ("ball", "valid", "attr")
+_BLOCKS = (*(f"token{i}" for i in range(len(TOKEN_SETS))), "history")
 _SCORE_INPUTS = (
     "raw", "ids", "query_x", "innings", "condition",
-    *(f"token_{name}" for name in _EDGES), *(f"history_{name}" for name in _EDGES),
+    *(f"{block}_{name}" for block in _BLOCKS for name in _BLOCK),
     "keys", "values", "pool_key", "pool_value",
 )  # fmt: skip
 _ENCODE_INPUTS = ("x", "ids", "condition", *_EDGES, "prior_keys", "prior_values")
@@ -92,8 +97,7 @@ class _ScoreRows(nn.Module):
             innings=x["innings"],
             condition=x["condition"],
         )
-        token = EdgeList(*(x[f"token_{name}"] for name in _EDGES))
-        history = EdgeList(*(x[f"history_{name}"] for name in _EDGES))
+        token, history = _blocks_of(x)
         balls = BallStates(
             keys=[_Rows(k) for k in x["keys"].unbind(0)],  # type: ignore[misc]
             values=[_Rows(v) for v in x["values"].unbind(0)],  # type: ignore[misc]
@@ -128,12 +132,25 @@ class _EncodeNewBalls(nn.Module):
         return (*stacked, pool_key, pool_value)
 
 
+def _blocks_of(x: dict[str, Tensor]) -> tuple[list[Neighbours], Neighbours]:
+    blocks = [Neighbours(*(x[f"{block}_{name}"] for name in _BLOCK)) for block in _BLOCKS]
+    return blocks[:-1], blocks[-1]
+
+
 def _score_inputs(
-    rows: TokenRows, token: EdgeList, history: EdgeList | None, balls: BallStates, hidden: int
+    rows: TokenRows,
+    token: Sequence[Neighbours],
+    history: Neighbours | None,
+    balls: BallStates,
+    hidden: int,
 ) -> list[Tensor]:
     if history is None:  # no pooling: the graph ignores these, they only fill the slots
-        index = torch.zeros(1, dtype=torch.int64)
-        history = EdgeList(index, index, index, torch.zeros(1, 2))
+        shape = (rows.query_x.shape[0], BALL_RELATIONS[HISTORY][1])
+        history = Neighbours(
+            torch.zeros(shape, dtype=torch.int64),
+            torch.zeros(shape, dtype=torch.bool),
+            torch.zeros(*shape, 2),
+        )
     empty = torch.zeros(0, hidden)
     pool_key = balls.pool_key.rows if balls.pool_key is not None else empty
     pool_value = balls.pool_value.rows if balls.pool_value is not None else empty
@@ -143,8 +160,7 @@ def _score_inputs(
         rows.query_x,
         rows.innings,
         rows.condition,
-        token.src, token.dst, token.relation, token.attr,
-        history.src, history.dst, history.relation, history.attr,
+        *(tensor for block in [*token, history] for tensor in (block.ball, block.valid, block.attr)),
         torch.stack([k.rows for k in balls.keys]),
         torch.stack([v.rows for v in balls.values]),
         pool_key,
@@ -167,7 +183,7 @@ def _encode_inputs(
 
 # Sizes of the export traces: above 1 and unlike each other, so that torch.export
 # specialises none of the dynamic dimensions.
-_TARGETS, _BALLS, _NEW_BALLS, _EDGE_COUNT, _HISTORY_EDGES = 2, 5, 3, 9, 4
+_TARGETS, _BALLS, _NEW_BALLS, _EDGE_COUNT = 2, 5, 3, 9
 
 
 def _random_states(model: CricketHeteroGNN, balls: int, generator: torch.Generator) -> BallStates:
@@ -179,22 +195,21 @@ def _random_states(model: CricketHeteroGNN, balls: int, generator: torch.Generat
     return states
 
 
+def _block(width: int, generator: torch.Generator) -> Neighbours:
+    """A random [_TARGETS, width] block whose second target has no valid entry."""
+    valid = torch.rand(_TARGETS, width, generator=generator) < 0.7
+    valid[1] = False
+    return Neighbours(
+        torch.randint(0, _BALLS, (_TARGETS, width), generator=generator),
+        valid,
+        torch.rand(_TARGETS, width, 2, generator=generator),
+    )
+
+
 def _score_example(model: CricketHeteroGNN) -> list[Tensor]:
-    slots = len(TOKEN_SLOTS)
     generator = torch.Generator().manual_seed(0)
-    dst = torch.tensor([0, 1, 2, 3, slots, slots + 1, slots + 2, 2 * slots - 1, 0])
-    token = EdgeList(
-        torch.randint(0, _BALLS, (_EDGE_COUNT,), generator=generator),
-        dst,
-        dst % slots,
-        torch.rand(_EDGE_COUNT, 2, generator=generator),
-    )
-    history = EdgeList(
-        torch.tensor([0, 1, 2, 3]),
-        torch.tensor([0, 0, 1, 1]),
-        torch.zeros(_HISTORY_EDGES, dtype=torch.int64),
-        torch.rand(_HISTORY_EDGES, 2, generator=generator),
-    )
+    token = [_block(k, generator) for _, k, _ in TOKEN_SETS]
+    history = _block(BALL_RELATIONS[HISTORY][1], generator)
     rows = TokenRows(
         raw=torch.rand(_TARGETS, len(CONTEXT_TYPES), MAX_CONTEXT_DIM, generator=generator),
         ids={name: torch.tensor([0, 1]) for name in _IDENTITIES},
@@ -224,11 +239,10 @@ def _dims(names: Sequence[str]) -> tuple[dict[int, Any] | None, ...]:
     """Each input's dynamic dimensions, by the naming of the inputs above."""
     dim = torch.export.Dim
     targets, balls, new_balls = dim("targets", min=1), dim("balls", min=1), dim("new", min=1)
-    edges, history, pooled = dim("edges", min=1), dim("history", min=1), dim("pooled", min=1)
+    edges, pooled = dim("edges", min=1), dim("pooled", min=1)
     known: dict[str, dict[int, Any]] = {
         **{name: {0: targets} for name in ("raw", "query_x", "innings")},
-        **{f"token_{name}": {0: edges} for name in _EDGES},
-        **{f"history_{name}": {0: history} for name in _EDGES},
+        **{f"{block}_{name}": {0: targets} for block in _BLOCKS for name in _BLOCK},
         **{name: {0: edges} for name in _EDGES},
         "keys": {1: balls}, "values": {1: balls},
         "pool_key": {0: pooled}, "pool_value": {0: pooled},  # empty without pooling
@@ -321,13 +335,13 @@ class ExportedScorer(_Stage):
         self,
         model: CricketHeteroGNN,
         rows: TokenRows,
-        token_edges: EdgeList,
-        history_edges: EdgeList | None,
+        token_neighbours: Sequence[Neighbours],
+        history: Neighbours | None,
         balls: BallStates,
     ) -> Tensor:
         """Logits [T, 7], as score_rows(model, ...) gives them."""
         assert model is self.model, "this graph was exported from another model"
-        values = _score_inputs(rows, token_edges, history_edges, balls, model.config.hidden_dim)
+        values = _score_inputs(rows, token_neighbours, history, balls, model.config.hidden_dim)
         return self.graph.run(_SCORE_INPUTS, values)[0]
 
 

@@ -19,8 +19,7 @@ from cricket_gnn.data.fitted import FittedState
 from cricket_gnn.data.grouped import exclusive_cumsum
 from cricket_gnn.graphs.builder import query_features
 from cricket_gnn.graphs.schema import BALL_RELATIONS
-from cricket_gnn.inference.staged import EdgeList
-from cricket_gnn.models.hetero_gnn import BALL_TO_TOKEN
+from cricket_gnn.inference.staged import TOKEN_SETS, EdgeList, Neighbours
 
 HISTORY = ("ball", "history", "query")
 
@@ -41,6 +40,29 @@ def relation_keys(
     }
 
 
+def _recent_block(
+    key: np.ndarray,
+    position: np.ndarray,
+    target_key: np.ndarray,
+    target_position: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each target, its k most recent sources sharing its key and earlier than it
+    (position < the target's): source rows [T, k] (most recent first) and which are real."""
+    num_targets = target_key.shape[0]
+    if key.shape[0] == 0:
+        return np.zeros((num_targets, k), dtype=np.int64), np.zeros((num_targets, k), dtype=bool)
+    order = np.lexsort((position, key))
+    span = int(max(position.max(), target_position.max(initial=0))) + 1
+    ordered = key[order] * span + position[order]
+    # The k sources just before each target in (key, position) order, if same key.
+    at = np.searchsorted(ordered, target_key * span + target_position, side="left")
+    candidate = at[:, None] - np.arange(1, k + 1)[None, :]
+    rows = order[np.maximum(candidate, 0)]
+    ok = (candidate >= 0) & (key[rows] == target_key[:, None])
+    return rows, ok
+
+
 def _recent(
     key: np.ndarray,
     position: np.ndarray,
@@ -48,18 +70,8 @@ def _recent(
     target_position: np.ndarray,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(source row, target index) for each target's k most recent sources sharing its key
-    and earlier than it (position < the target's); target-major, most recent first."""
-    if key.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.lexsort((position, key))
-    span = int(max(position.max(), target_position.max(initial=0))) + 1
-    ordered = key[order] * span + position[order]
-    # [T, k]: the k sources just before each target in (key, position) order, if same key.
-    at = np.searchsorted(ordered, target_key * span + target_position, side="left")
-    candidate = at[:, None] - np.arange(1, k + 1)[None, :]
-    rows = order[np.maximum(candidate, 0)]
-    ok = (candidate >= 0) & (key[rows] == target_key[:, None])
+    """(source row, target index) of `_recent_block`'s real entries; target-major."""
+    rows, ok = _recent_block(key, position, target_key, target_position, k)
     return rows[ok], np.nonzero(ok)[0]
 
 
@@ -126,13 +138,27 @@ def edges_into(
     )
 
 
-def token_edges(
+def neighbours(sources: KeyedRows, targets: KeyedRows, key_name: str, k: int) -> Neighbours:
+    """Each target's k most recent earlier balls sharing its `key_name` key, as a block."""
+    assert sources.ball is not None
+    rows, ok = _recent_block(
+        sources.keys[key_name], sources.position, targets.keys[key_name], targets.position, k
+    )
+    if sources.position.shape[0] == 0:  # no balls: every entry is padding
+        return Neighbours.from_numpy(rows, ok, np.zeros(rows.shape, dtype=np.int64))
+    ball = np.where(ok, sources.ball[rows], 0)
+    gap = np.where(ok, targets.position[:, None] - sources.position[rows], 0)
+    return Neighbours.from_numpy(ball, ok, gap)
+
+
+def token_neighbours(
     sources: KeyedRows, targets: KeyedRows, pooling: bool
-) -> tuple[EdgeList, EdgeList | None]:
-    """Ball -> context/query edges of the target rows, and the pooling history edges."""
-    tokens = edges_into(BALL_TO_TOKEN, sources, targets, per_target_slots=len(BALL_TO_TOKEN))
-    history = edges_into([HISTORY], sources, targets) if pooling else None
-    return tokens, history
+) -> tuple[list[Neighbours], Neighbours | None]:
+    """The targets' ball -> context/query neighbourhoods (one per staged.TOKEN_SETS entry),
+    and the pooling history's."""
+    blocks = [neighbours(sources, targets, key, k) for key, k, _ in TOKEN_SETS]
+    history = neighbours(sources, targets, *BALL_RELATIONS[HISTORY]) if pooling else None
+    return blocks, history
 
 
 def ball_inputs(

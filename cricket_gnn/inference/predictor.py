@@ -26,11 +26,12 @@ from cricket_gnn.data.fitted import FittedState
 from cricket_gnn.data.table import DeliveryTable
 from cricket_gnn.graphs.builder import query_features
 from cricket_gnn.inference.columns import InningsColumns, PlayerIndex
-from cricket_gnn.inference.graph_inputs import KeyedRows, ball_inputs, edges_into, token_edges
+from cricket_gnn.inference.graph_inputs import KeyedRows, ball_inputs, edges_into, token_neighbours
 from cricket_gnn.inference.running import InningsTotals, PendingRow, stack_rows
 from cricket_gnn.inference.staged import (
     BallStates,
     EdgeList,
+    Neighbours,
     TokenRows,
     encode_balls,
     new_ball_states,
@@ -50,7 +51,8 @@ from cricket_gnn.models.hetero_gnn import BALL_TO_BALL
 from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
 
 ScoreRows = Callable[
-    [CricketHeteroGNN, TokenRows, EdgeList, EdgeList | None, BallStates], torch.Tensor
+    [CricketHeteroGNN, TokenRows, Sequence[Neighbours], Neighbours | None, BallStates],
+    torch.Tensor,
 ]
 EncodeBalls = Callable[
     [CricketHeteroGNN, torch.Tensor, torch.Tensor, torch.Tensor | None, EdgeList, BallStates],
@@ -364,7 +366,7 @@ class Predictor:
             num_sources,
             np.arange(num_sources),
         )
-        into_tokens, history = token_edges(keyed_sources, targets, self.model.flags["pooling"])
+        into_tokens, history = token_neighbours(keyed_sources, targets, self.model.flags["pooling"])
         rows = TokenRows.from_numpy(
             context,
             ids,
@@ -376,6 +378,10 @@ class Predictor:
             ),
             totals["innings"],
         )
+        if balls.num_balls == 0:  # the graphs read at least one ball: a zero one, unread
+            balls = new_ball_states(self.model)
+            for growable in balls.growables():
+                growable.extend(torch.zeros(1, self.model.config.hidden_dim))
         logits = self.score_rows(self.model, rows, into_tokens, history, balls)
         probs = torch.softmax(logits / self.temperature, dim=-1)
         return [

@@ -27,9 +27,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cricket_gnn.graphs.schema import CONTEXT_FEATURE_DIMS, CONTEXT_TYPES, IDENTITY_VOCAB
+from cricket_gnn.graphs.schema import (
+    BALL_RELATIONS,
+    CONTEXT_FEATURE_DIMS,
+    CONTEXT_TYPES,
+    IDENTITY_VOCAB,
+)
 from cricket_gnn.models import CricketHeteroGNN
-from cricket_gnn.models.hetero_gnn import MAX_CONTEXT_DIM, PLAYER_SLOTS, SLOT, TOKEN_SLOTS
+from cricket_gnn.models.hetero_gnn import (
+    BALL_TO_TOKEN,
+    MAX_CONTEXT_DIM,
+    PLAYER_SLOTS,
+    SLOT,
+    TOKEN_SLOTS,
+)
 from cricket_gnn.models.layers import RelationalAttention, TypedLinear
 
 _ID_SLOTS = [SLOT[name] for name in IDENTITY_VOCAB]
@@ -57,6 +68,44 @@ class EdgeList:
             torch.from_numpy(relation.astype(np.int64)),
             torch.from_numpy(attr),
         )
+
+
+@dataclass
+class Neighbours:
+    """Each target's incoming edges of one neighbourhood, as a dense [T, k] block: up to
+    k source balls (`valid` marks the real ones; padding points at ball 0), with the
+    edges' attributes [T, k, 2]."""
+
+    ball: Tensor
+    valid: Tensor
+    attr: Tensor
+
+    @classmethod
+    def from_numpy(cls, ball: np.ndarray, valid: np.ndarray, gap: np.ndarray) -> Neighbours:
+        """Edge attributes from the gap in deliveries, exactly as the graph builder makes them."""
+        gap = gap.astype(np.float32)
+        attr = np.stack([gap / 12.0, np.log1p(gap) / 3.0], -1)
+        return cls(
+            torch.from_numpy(ball.astype(np.int64)),
+            torch.from_numpy(valid),
+            torch.from_numpy(attr),
+        )
+
+
+def _token_sets() -> list[tuple[str, int, list[int]]]:
+    """BALL_TO_TOKEN's relations grouped by neighbourhood: (key, k, relation ids). The
+    relations of a group read the same k balls (e.g. the innings' last 12 feed the four
+    momentum tokens and the query)."""
+    sets: dict[tuple[str, int], list[int]] = {}
+    for relation, edge_type in enumerate(BALL_TO_TOKEN):
+        sets.setdefault(BALL_RELATIONS[edge_type], []).append(relation)
+    return [(key, k, relations) for (key, k), relations in sets.items()]
+
+
+TOKEN_SETS = _token_sets()
+# Where each relation's destination slot lands when the sets' outputs are concatenated.
+_SET_ORDER = [relation for _, _, relations in TOKEN_SETS for relation in relations]
+_FROM_SETS = [_SET_ORDER.index(relation) for relation in range(len(BALL_TO_TOKEN))]
 
 
 class _Growable:
@@ -92,6 +141,11 @@ class BallStates:
     @property
     def num_balls(self) -> int:
         return self.keys[0].length if self.keys else 0
+
+    def growables(self) -> list[_Growable]:
+        """Every per-ball buffer: each layer's keys and values, then the pooling pair."""
+        pool = [self.pool_key, self.pool_value] if self.pool_key is not None else []
+        return [*self.keys, *self.values, *(g for g in pool if g is not None)]
 
 
 @dataclass
@@ -170,6 +224,43 @@ def _attention(
     value = value + module.relation_value.index_select(0, edges.relation)
     out = q.new_zeros((num_dst, heads, head_dim)).index_add_(0, dst, value * alpha.unsqueeze(-1))
     return out.view(num_dst, heads * head_dim)
+
+
+def _dense_attention(
+    module: RelationalAttention,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    neighbours: Neighbours,
+    relations: Sequence[int],
+) -> Tensor:
+    """RelationalAttention.forward for R destinations per target that all read the same
+    neighbourhood of k balls (destination r has relation relations[r]), as batched
+    matmuls over the gathered [T, k] keys and values instead of per-edge [E, H] products.
+    Each destination's edges are of one relation, so its relation value offset is added
+    once, weighted by its attention mass (1, or 0 without edges).
+
+    Shapes: q [T, R, H], k/v [num_balls >= 1, H] -> [T, R, H].
+    """
+    heads, head_dim = module.num_heads, module.head_dim
+    num_targets, width = neighbours.ball.shape
+    flat = neighbours.ball.reshape(-1)
+    key = k.index_select(0, flat).view(num_targets, width, heads, head_dim).permute(0, 2, 3, 1)
+    value = v.index_select(0, flat).view(num_targets, width, heads, head_dim).transpose(1, 2)
+    query = q.view(num_targets, -1, heads, head_dim).transpose(1, 2)  # [T, heads, R, d]
+    score = torch.matmul(query, key) / math.sqrt(head_dim)  # [T, heads, R, k]
+    relation = torch.tensor(list(relations))
+    bias = module.relation_bias.weight.index_select(0, relation).t()  # [heads, R]
+    score = (
+        score + bias.unsqueeze(-1) + module.edge_bias(neighbours.attr).transpose(1, 2).unsqueeze(2)
+    )
+    valid = neighbours.valid.unsqueeze(1).unsqueeze(1)  # [T, 1, 1, k]
+    # A finite fill: a destination without edges gets uniform weights, then zeros.
+    alpha = torch.softmax(score.masked_fill(~valid, -1e30), dim=-1) * valid
+    out = torch.matmul(alpha, value)  # [T, heads, R, d]
+    offset = module.relation_value.index_select(0, relation).transpose(0, 1)  # [heads, R, d]
+    out = out + alpha.sum(-1, keepdim=True) * offset
+    return out.transpose(1, 2).reshape(num_targets, -1, heads * head_dim)
 
 
 def new_ball_states(model: CricketHeteroGNN) -> BallStates:
@@ -290,35 +381,40 @@ def _encode_tokens(model: CricketHeteroGNN, rows: TokenRows) -> Tensor:
 def score_rows(
     model: CricketHeteroGNN,
     rows: TokenRows,
-    token_edges: EdgeList,
-    history_edges: EdgeList | None,
+    token_neighbours: Sequence[Neighbours],
+    history: Neighbours | None,
     balls: BallStates,
 ) -> Tensor:
-    """Logits [T, 7] of the target rows, attending to the encoded balls.
+    """Logits [T, 7] of the target rows, attending to the encoded balls (at least one:
+    a target without balls reads a zero ball through no valid edge).
 
-    token_edges: src ball index, dst = target * len(TOKEN_SLOTS) + destination slot,
-    relation = destination slot; history_edges (pooling variants): dst = target.
+    token_neighbours: one block per TOKEN_SETS entry; history (pooling variants): the
+    balls each target's pooled history attends to.
     """
     assert not model.training, "the staged forward is the eval-mode forward"
     num_targets = rows.query_x.shape[0]
-    num_dst = len(TOKEN_SLOTS)
     tokens = model.hierarchy(_encode_tokens(model, rows))
     tokens = torch.cat([tokens, model.query_encoder(rows.query_x).unsqueeze(1)], dim=1)
     condition = rows.condition if model.flags["film"] else None
     token_slots = torch.tensor(TOKEN_SLOTS)
     for layer in range(model.config.num_layers):
         dst_tokens = tokens.index_select(1, token_slots)  # [T, D, H]
-        q = _typed_linear(cast(TypedLinear, model.token_q[layer]), dst_tokens).reshape(
-            num_targets * num_dst, -1
-        )
-        message = _attention(
-            cast(RelationalAttention, model.token_attention[layer]),
-            q,
-            balls.keys[layer].rows,
-            balls.values[layer].rows,
-            token_edges,
-            num_targets * num_dst,
-        ).view(num_targets, num_dst, -1)
+        q = _typed_linear(cast(TypedLinear, model.token_q[layer]), dst_tokens)  # [T, D, H]
+        attention = cast(RelationalAttention, model.token_attention[layer])
+        message = torch.cat(
+            [
+                _dense_attention(
+                    attention,
+                    q.index_select(1, torch.tensor(relations)),
+                    balls.keys[layer].rows,
+                    balls.values[layer].rows,
+                    neighbours,
+                    relations,
+                )
+                for (_, _, relations), neighbours in zip(TOKEN_SETS, token_neighbours, strict=True)
+            ],
+            dim=1,
+        ).index_select(1, torch.tensor(_FROM_SETS))
         message = _typed_linear(cast(TypedLinear, model.token_out[layer]), message)
         if condition is not None:
             message = model.token_film[layer](message, condition)
@@ -327,18 +423,17 @@ def score_rows(
     summary = nn.functional.gelu(model.readout(tokens.reshape(num_targets, -1)))
     parts = [summary]
     if model.flags["pooling"]:
-        assert history_edges is not None and balls.pool_key is not None
+        assert history is not None and balls.pool_key is not None
         assert balls.pool_value is not None
-        parts.append(
-            _attention(
-                model.pool_attention,
-                model.pool_q(summary),
-                balls.pool_key.rows,
-                balls.pool_value.rows,
-                history_edges,
-                num_targets,
-            )
+        pooled = _dense_attention(
+            model.pool_attention,
+            model.pool_q(summary).unsqueeze(1),
+            balls.pool_key.rows,
+            balls.pool_value.rows,
+            history,
+            [0],
         )
+        parts.append(pooled.squeeze(1))
     if model.flags["matchup"]:
         striker = tokens[:, SLOT["striker_identity"]] + tokens[:, SLOT["striker_state"]]
         bowler = tokens[:, SLOT["bowler_identity"]] + tokens[:, SLOT["bowler_state"]]
