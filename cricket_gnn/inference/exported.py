@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 _IDENTITIES = list(IDENTITY_VOCAB)
 _EDGES = ("src", "dst", "relation", "attr")
 _BLOCK = ("ball", "valid", "attr")
-_BLOCKS = (*(f"token{i}" for i in range(len(TOKEN_SETS))), "history")
+_BLOCKS = ("token", "history")
 _SCORE_INPUTS = (
     "raw", "ids", "query_x", "innings", "condition",
     *(f"{block}_{name}" for block in _BLOCKS for name in _BLOCK),
@@ -132,14 +132,14 @@ class _EncodeNewBalls(nn.Module):
         return (*stacked, pool_key, pool_value)
 
 
-def _blocks_of(x: dict[str, Tensor]) -> tuple[list[Neighbours], Neighbours]:
-    blocks = [Neighbours(*(x[f"{block}_{name}"] for name in _BLOCK)) for block in _BLOCKS]
-    return blocks[:-1], blocks[-1]
+def _blocks_of(x: dict[str, Tensor]) -> tuple[Neighbours, Neighbours]:
+    token, history = (Neighbours(*(x[f"{block}_{name}"] for name in _BLOCK)) for block in _BLOCKS)
+    return token, history
 
 
 def _score_inputs(
     rows: TokenRows,
-    token: Sequence[Neighbours],
+    token: Neighbours,
     history: Neighbours | None,
     balls: BallStates,
     hidden: int,
@@ -160,7 +160,7 @@ def _score_inputs(
         rows.query_x,
         rows.innings,
         rows.condition,
-        *(tensor for block in [*token, history] for tensor in (block.ball, block.valid, block.attr)),
+        *(tensor for block in (token, history) for tensor in (block.ball, block.valid, block.attr)),
         torch.stack([k.rows for k in balls.keys]),
         torch.stack([v.rows for v in balls.values]),
         pool_key,
@@ -208,7 +208,7 @@ def _block(width: int, generator: torch.Generator) -> Neighbours:
 
 def _score_example(model: CricketHeteroGNN) -> list[Tensor]:
     generator = torch.Generator().manual_seed(0)
-    token = [_block(k, generator) for _, k, _ in TOKEN_SETS]
+    token = _block(sum(k for _, k in TOKEN_SETS), generator)
     history = _block(BALL_RELATIONS[HISTORY][1], generator)
     rows = TokenRows(
         raw=torch.rand(_TARGETS, len(CONTEXT_TYPES), MAX_CONTEXT_DIM, generator=generator),
@@ -335,7 +335,7 @@ class ExportedScorer(_Stage):
         self,
         model: CricketHeteroGNN,
         rows: TokenRows,
-        token_neighbours: Sequence[Neighbours],
+        token_neighbours: Neighbours,
         history: Neighbours | None,
         balls: BallStates,
     ) -> Tensor:

@@ -138,27 +138,35 @@ def edges_into(
     )
 
 
-def neighbours(sources: KeyedRows, targets: KeyedRows, key_name: str, k: int) -> Neighbours:
-    """Each target's k most recent earlier balls sharing its `key_name` key, as a block."""
+def _block(
+    sources: KeyedRows, targets: KeyedRows, key_name: str, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each target's k most recent earlier balls sharing its `key_name` key: ball indices,
+    which are real, and the gaps in deliveries, each [T, k]."""
     assert sources.ball is not None
     rows, ok = _recent_block(
         sources.keys[key_name], sources.position, targets.keys[key_name], targets.position, k
     )
     if sources.position.shape[0] == 0:  # no balls: every entry is padding
-        return Neighbours.from_numpy(rows, ok, np.zeros(rows.shape, dtype=np.int64))
+        return rows, ok, np.zeros(rows.shape, dtype=np.int64)
     ball = np.where(ok, sources.ball[rows], 0)
     gap = np.where(ok, targets.position[:, None] - sources.position[rows], 0)
-    return Neighbours.from_numpy(ball, ok, gap)
+    return ball, ok, gap
 
 
 def token_neighbours(
     sources: KeyedRows, targets: KeyedRows, pooling: bool
-) -> tuple[list[Neighbours], Neighbours | None]:
-    """The targets' ball -> context/query neighbourhoods (one per staged.TOKEN_SETS entry),
-    and the pooling history's."""
-    blocks = [neighbours(sources, targets, key, k) for key, k, _ in TOKEN_SETS]
-    history = neighbours(sources, targets, *BALL_RELATIONS[HISTORY]) if pooling else None
-    return blocks, history
+) -> tuple[Neighbours, Neighbours | None]:
+    """The targets' ball -> context/query neighbourhoods (staged.TOKEN_SETS, side by side
+    in one block), and the pooling history's."""
+    blocks = [_block(sources, targets, key, k) for key, k in TOKEN_SETS]
+    token = Neighbours.from_numpy(
+        *(np.concatenate(parts, 1) for parts in zip(*blocks, strict=True))
+    )
+    history = None
+    if pooling:
+        history = Neighbours.from_numpy(*_block(sources, targets, *BALL_RELATIONS[HISTORY]))
+    return token, history
 
 
 def ball_inputs(

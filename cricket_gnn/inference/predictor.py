@@ -51,7 +51,7 @@ from cricket_gnn.models.hetero_gnn import BALL_TO_BALL
 from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
 
 ScoreRows = Callable[
-    [CricketHeteroGNN, TokenRows, Sequence[Neighbours], Neighbours | None, BallStates],
+    [CricketHeteroGNN, TokenRows, Neighbours, Neighbours | None, BallStates],
     torch.Tensor,
 ]
 EncodeBalls = Callable[

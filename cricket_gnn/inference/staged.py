@@ -92,20 +92,27 @@ class Neighbours:
         )
 
 
-def _token_sets() -> list[tuple[str, int, list[int]]]:
-    """BALL_TO_TOKEN's relations grouped by neighbourhood: (key, k, relation ids). The
-    relations of a group read the same k balls (e.g. the innings' last 12 feed the four
-    momentum tokens and the query)."""
-    sets: dict[tuple[str, int], list[int]] = {}
-    for relation, edge_type in enumerate(BALL_TO_TOKEN):
-        sets.setdefault(BALL_RELATIONS[edge_type], []).append(relation)
-    return [(key, k, relations) for (key, k), relations in sets.items()]
+def _token_sets() -> list[tuple[str, int]]:
+    """The neighbourhoods (key, k) that BALL_TO_TOKEN's relations read, each once: the
+    innings' last 12 balls feed the four momentum tokens and the query alike."""
+    return list(dict.fromkeys(BALL_RELATIONS[edge_type] for edge_type in BALL_TO_TOKEN))
 
 
 TOKEN_SETS = _token_sets()
-# Where each relation's destination slot lands when the sets' outputs are concatenated.
-_SET_ORDER = [relation for _, _, relations in TOKEN_SETS for relation in relations]
-_FROM_SETS = [_SET_ORDER.index(relation) for relation in range(len(BALL_TO_TOKEN))]
+
+
+def _token_reads() -> Tensor:
+    """[len(BALL_TO_TOKEN), sum of k] bool: which columns of the concatenated TOKEN_SETS
+    blocks each relation's destination token reads."""
+    starts = np.cumsum([0] + [k for _, k in TOKEN_SETS])
+    reads = torch.zeros(len(BALL_TO_TOKEN), int(starts[-1]), dtype=torch.bool)
+    for relation, edge_type in enumerate(BALL_TO_TOKEN):
+        block = TOKEN_SETS.index(BALL_RELATIONS[edge_type])
+        reads[relation, int(starts[block]) : int(starts[block + 1])] = True
+    return reads
+
+
+_TOKEN_READS = _token_reads()
 
 
 class _Growable:
@@ -233,14 +240,16 @@ def _dense_attention(
     v: Tensor,
     neighbours: Neighbours,
     relations: Sequence[int],
+    reads: Tensor | None = None,
 ) -> Tensor:
-    """RelationalAttention.forward for R destinations per target that all read the same
-    neighbourhood of k balls (destination r has relation relations[r]), as batched
-    matmuls over the gathered [T, k] keys and values instead of per-edge [E, H] products.
-    Each destination's edges are of one relation, so its relation value offset is added
-    once, weighted by its attention mass (1, or 0 without edges).
+    """RelationalAttention.forward for R destinations per target over one block of k
+    neighbour balls (destination r has relation relations[r] and reads the columns
+    reads[r], default all), as batched matmuls over the gathered [T, k] keys and values
+    instead of per-edge [E, H] products. Each destination's edges are of one relation,
+    so its relation value offset is added once, weighted by its attention mass (1, or 0
+    without edges).
 
-    Shapes: q [T, R, H], k/v [num_balls >= 1, H] -> [T, R, H].
+    Shapes: q [T, R, H], k/v [num_balls >= 1, H], reads [R, k] -> [T, R, H].
     """
     heads, head_dim = module.num_heads, module.head_dim
     num_targets, width = neighbours.ball.shape
@@ -255,6 +264,8 @@ def _dense_attention(
         score + bias.unsqueeze(-1) + module.edge_bias(neighbours.attr).transpose(1, 2).unsqueeze(2)
     )
     valid = neighbours.valid.unsqueeze(1).unsqueeze(1)  # [T, 1, 1, k]
+    if reads is not None:
+        valid = valid & reads  # [T, 1, R, k]
     # A finite fill: a destination without edges gets uniform weights, then zeros.
     alpha = torch.softmax(score.masked_fill(~valid, -1e30), dim=-1) * valid
     out = torch.matmul(alpha, value)  # [T, heads, R, d]
@@ -381,15 +392,15 @@ def _encode_tokens(model: CricketHeteroGNN, rows: TokenRows) -> Tensor:
 def score_rows(
     model: CricketHeteroGNN,
     rows: TokenRows,
-    token_neighbours: Sequence[Neighbours],
+    token_neighbours: Neighbours,
     history: Neighbours | None,
     balls: BallStates,
 ) -> Tensor:
     """Logits [T, 7] of the target rows, attending to the encoded balls (at least one:
     a target without balls reads a zero ball through no valid edge).
 
-    token_neighbours: one block per TOKEN_SETS entry; history (pooling variants): the
-    balls each target's pooled history attends to.
+    token_neighbours: the TOKEN_SETS blocks side by side ([T, 36]); history (pooling
+    variants): the balls each target's pooled history attends to.
     """
     assert not model.training, "the staged forward is the eval-mode forward"
     num_targets = rows.query_x.shape[0]
@@ -401,20 +412,15 @@ def score_rows(
         dst_tokens = tokens.index_select(1, token_slots)  # [T, D, H]
         q = _typed_linear(cast(TypedLinear, model.token_q[layer]), dst_tokens)  # [T, D, H]
         attention = cast(RelationalAttention, model.token_attention[layer])
-        message = torch.cat(
-            [
-                _dense_attention(
-                    attention,
-                    q.index_select(1, torch.tensor(relations)),
-                    balls.keys[layer].rows,
-                    balls.values[layer].rows,
-                    neighbours,
-                    relations,
-                )
-                for (_, _, relations), neighbours in zip(TOKEN_SETS, token_neighbours, strict=True)
-            ],
-            dim=1,
-        ).index_select(1, torch.tensor(_FROM_SETS))
+        message = _dense_attention(
+            attention,
+            q,
+            balls.keys[layer].rows,
+            balls.values[layer].rows,
+            token_neighbours,
+            range(len(BALL_TO_TOKEN)),
+            _TOKEN_READS,
+        )
         message = _typed_linear(cast(TypedLinear, model.token_out[layer]), message)
         if condition is not None:
             message = model.token_film[layer](message, condition)
