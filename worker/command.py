@@ -24,6 +24,7 @@ _VALUE_FLAGS = (
     "focal_gamma",
     "class_weights",
     "label_smoothing",
+    "ema_decay",
     "data_fraction",
     "id_dropout",
     "max_time_s",

@@ -57,6 +57,9 @@ class TrainingConfig(BaseModel):
     focal_gamma: float = Field(0.0, ge=0, le=10)
     class_weights: Literal["none", "sqrt", "balanced"] = "none"
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    ema_decay: float = Field(
+        0.0, ge=0, lt=1, description="Validate and save a moving average of the weights (0 = off)."
+    )
     use_film: bool = Field(True, description="model=full only.")
     use_hierarchical: bool = Field(True, description="model=full only.")
     use_innings_heads: bool = Field(True, description="model=full only.")

@@ -30,6 +30,7 @@ HYPERPARAMETERS = (
     "focal_gamma",
     "class_weights",
     "label_smoothing",
+    "ema_decay",
     "id_dropout",
     "max_steps_per_epoch",
 )

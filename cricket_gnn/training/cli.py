@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(p, "label_smoothing", type=float, default=0.0)
     _flag(
         p,
+        "ema_decay",
+        type=float,
+        default=0.0,
+        help="validate, select and save an exponential moving average of the weights "
+        "with this decay per step (e.g. 0.998; 0 = the weights themselves)",
+    )
+    _flag(
+        p,
         "select_metric",
         choices=("log_loss", "macro_f1"),
         default="log_loss",
@@ -184,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             focal_gamma=args.focal_gamma,
             class_weights=args.class_weights,
             label_smoothing=args.label_smoothing,
+            ema_decay=args.ema_decay,
             data_fraction=args.data_fraction,
             max_steps_per_epoch=args.max_steps_per_epoch,
             max_time_s=args.max_time_s,

@@ -26,6 +26,8 @@ class TrainConfig:
     focal_gamma: float = 0.0
     class_weights: str = "none"
     label_smoothing: float = 0.0
+    # Evaluate and save an exponential moving average of the weights (0 = off).
+    ema_decay: float = 0.0
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
     # Wall-clock budget: no epoch is started that would not finish within it (0 = none).
@@ -40,6 +42,7 @@ class TrainConfig:
             (self.max_time_s >= 0.0, f"max_time_s must be >= 0, got {self.max_time_s}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
             (self.focal_gamma >= 0.0, f"focal_gamma must be >= 0, got {self.focal_gamma}"),
+            (0.0 <= self.ema_decay < 1.0, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
             (
                 0.0 <= self.label_smoothing < 1.0,
                 f"label_smoothing must be in [0, 1), got {self.label_smoothing}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -35,6 +36,38 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights, updated after each step.
+
+    The decay ramps up as min(decay, (1 + n) / (10 + n)) after n updates, so the average
+    is not dominated by the initial weights in a short run. Buffers are copied, not
+    averaged. Every DDP rank holds the same weights, so every rank's average agrees.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.model = copy.deepcopy(model).eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for average, current in zip(self.model.parameters(), model.parameters(), strict=True):
+            average.lerp_(current.detach(), 1.0 - decay)
+        for buffer, source in zip(self.model.buffers(), model.buffers(), strict=True):
+            buffer.copy_(source)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"updates": self.updates, "model_state": self.model.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        self.model.load_state_dict(state["model_state"])
 
 
 def lr_lambda(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
@@ -165,6 +198,11 @@ class Trainer:
             torch.set_rng_state(saved["rng_state"])
             state = EarlyStopping(**saved["early_stopping"])
             start_epoch = int(saved["epoch"])
+        average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        if average is not None and resume is not None:
+            average.load_state_dict(saved["weight_average"])
+        # What is validated, selected, saved and scored: the average, where there is one.
+        evaluated = average.model if average is not None else model
         builder = HeteroDataBuilder(self.dataset)
         use_amp = info.device.type == "cuda"
         self._emit(
@@ -213,6 +251,8 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 optimiser.step()
                 scheduler.step()
+                if average is not None:
+                    average.update(model)
                 loss_sum += float(loss.item()) * labels.shape[0]
                 seen += labels.shape[0]
                 steps_done += 1
@@ -232,7 +272,7 @@ class Trainer:
                             "train_loss": loss_sum / max(seen, 1),
                         }
                     )
-            val_pred = predict_split(model, self.dataset, "val", info)
+            val_pred = predict_split(evaluated, self.dataset, "val", info)
             val = metrics_of(val_pred)
             train_metrics = {"loss": loss_sum / max(seen, 1)}
             lr = scheduler.get_last_lr()[0]
@@ -267,7 +307,7 @@ class Trainer:
             keep = {*best_epochs.values(), epoch + 1}
             val_by_epoch = {e: p for e, p in val_by_epoch.items() if e in keep}
             if info.is_main:
-                payload = self._payload(model, epoch + 1, {"val": val})
+                payload = self._payload(evaluated, epoch + 1, {"val": val})
                 if improved_f1:
                     self._save("best_macro_f1", payload)
                 if improved_loss:
@@ -276,6 +316,9 @@ class Trainer:
                     "last",
                     {
                         **payload,
+                        # Training goes on from the weights, not from their average.
+                        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                        **({"weight_average": average.state_dict()} if average else {}),
                         "optimizer_state": optimiser.state_dict(),
                         "scheduler_state": scheduler.state_dict(),
                         "rng_state": torch.get_rng_state(),
@@ -283,8 +326,8 @@ class Trainer:
                     },
                 )
         if info.is_main:
-            self._save("final", self._payload(model, len(state.history), {"val": {}}))
-        result = self._finish(model, state, val_by_epoch)
+            self._save("final", self._payload(evaluated, len(state.history), {"val": {}}))
+        result = self._finish(evaluated, state, val_by_epoch)
         del net, optimiser, scheduler  # before destroy_process_group (DESIGN §7)
         return result
 

@@ -35,6 +35,7 @@ def _problems(response: Any) -> dict[str, str]:
         ({"priority": 10}, "priority", "less than or equal to 9"),
         ({"class_weights": "inverse"}, "class_weights", "'none', 'sqrt' or 'balanced'"),
         ({"label_smoothing": 1.0}, "label_smoothing", "less than 1"),
+        ({"ema_decay": -0.5}, "ema_decay", "greater than or equal to 0"),
         ({"seeds": []}, "seeds", "at least 1 item"),
         ({"seeds": [1, 1]}, "seeds", "seeds must be distinct"),
         ({"seeds": [-1]}, "seeds", "[0, 2**32)"),

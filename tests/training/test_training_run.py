@@ -44,8 +44,12 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_resume_gives_the_same_model_as_an_uninterrupted_run(small_dataset, tmp_path, one_thread):
-    straight = Trainer(TINY_MODEL, _train_config(), small_dataset, DistInfo(), tmp_path / "a")
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9], ids=["weights", "weight-average"])
+def test_resume_gives_the_same_model_as_an_uninterrupted_run(
+    small_dataset, tmp_path, one_thread, ema_decay
+):
+    config = _train_config(ema_decay=ema_decay)
+    straight = Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path / "a")
     straight.fit()
 
     def stop_after_first_epoch(event):
@@ -54,7 +58,7 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(small_dataset, tmp_
 
     interrupted = Trainer(
         TINY_MODEL,
-        _train_config(),
+        config,
         small_dataset,
         DistInfo(),
         tmp_path / "b",
@@ -63,7 +67,7 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(small_dataset, tmp_
     with pytest.raises(Interrupt):
         interrupted.fit()
     last = tmp_path / "b" / "checkpoints" / "last_tiny.pt"
-    resumed = Trainer(TINY_MODEL, _train_config(), small_dataset, DistInfo(), tmp_path / "b")
+    resumed = Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path / "b")
     resumed.fit(resume=last)
 
     a = load_checkpoint(tmp_path / "a" / "checkpoints" / "final_tiny.pt")
@@ -72,6 +76,23 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(small_dataset, tmp_
     for name, tensor in a["model_state"].items():
         torch.testing.assert_close(b["model_state"][name], tensor, rtol=0, atol=0, msg=name)
     assert a["metrics"]["test"]["log_loss"] == b["metrics"]["test"]["log_loss"]
+
+
+def test_the_weight_average_is_what_is_validated_saved_and_scored(small_dataset, tmp_path):
+    trainer = Trainer(TINY_MODEL, _train_config(ema_decay=0.9), small_dataset, DistInfo(), tmp_path)
+    trainer.fit()
+    final = load_checkpoint(tmp_path / "checkpoints" / "final_tiny.pt")
+    last = load_checkpoint(tmp_path / "checkpoints" / "last_tiny.pt")
+    # `last` resumes training from the weights and carries their average beside them.
+    average = last["weight_average"]["model_state"]
+    assert last["weight_average"]["updates"] == 8  # 2 epochs x 4 steps
+    assert any(not torch.equal(average[k], v) for k, v in last["model_state"].items())
+    for name, tensor in final["model_state"].items():
+        torch.testing.assert_close(average[name], tensor, rtol=0, atol=0, msg=name)
+    model, _ = model_from_checkpoint(final)
+    bias = np.asarray(final["decision_bias"])
+    scored = evaluate_split(model, small_dataset, "test", DistInfo(), final["temperature"], bias)
+    assert scored["log_loss"] == pytest.approx(final["metrics"]["test"]["log_loss"], abs=1e-6)
 
 
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
