@@ -40,41 +40,6 @@ def relation_keys(
     }
 
 
-def _recent_block(
-    key: np.ndarray,
-    position: np.ndarray,
-    target_key: np.ndarray,
-    target_position: np.ndarray,
-    k: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each target, its k most recent sources sharing its key and earlier than it
-    (position < the target's): source rows [T, k] (most recent first) and which are real."""
-    num_targets = target_key.shape[0]
-    if key.shape[0] == 0:
-        return np.zeros((num_targets, k), dtype=np.int64), np.zeros((num_targets, k), dtype=bool)
-    order = np.lexsort((position, key))
-    span = int(max(position.max(), target_position.max(initial=0))) + 1
-    ordered = key[order] * span + position[order]
-    # The k sources just before each target in (key, position) order, if same key.
-    at = np.searchsorted(ordered, target_key * span + target_position, side="left")
-    candidate = at[:, None] - np.arange(1, k + 1)[None, :]
-    rows = order[np.maximum(candidate, 0)]
-    ok = (candidate >= 0) & (key[rows] == target_key[:, None])
-    return rows, ok
-
-
-def _recent(
-    key: np.ndarray,
-    position: np.ndarray,
-    target_key: np.ndarray,
-    target_position: np.ndarray,
-    k: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(source row, target index) of `_recent_block`'s real entries; target-major."""
-    rows, ok = _recent_block(key, position, target_key, target_position, k)
-    return rows[ok], np.nonzero(ok)[0]
-
-
 @dataclass(frozen=True)
 class KeyedRows:
     """Rows of some innings for edge finding: the keys of BALL_RELATIONS and each row's
@@ -105,32 +70,44 @@ class KeyedRows:
         return sources, cls({n: v[tail] for n, v in keys.items()}, position[tail])
 
 
+def _recent(
+    sources: KeyedRows, targets: KeyedRows, key_name: str, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each target, its k most recent sources sharing its `key_name` key and earlier
+    than it (position < the target's): source rows [T, k] (most recent first) and which
+    of them are real."""
+    key, position = sources.keys[key_name], sources.position
+    target_key, target_position = targets.keys[key_name], targets.position
+    if key.shape[0] == 0:
+        shape = (target_key.shape[0], k)
+        return np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool)
+    order = np.lexsort((position, key))
+    span = int(max(position.max(), target_position.max(initial=0))) + 1
+    ordered = key[order] * span + position[order]
+    # The k sources just before each target in (key, position) order, if same key.
+    at = np.searchsorted(ordered, target_key * span + target_position, side="left")
+    candidate = at[:, None] - np.arange(1, k + 1)[None, :]
+    rows = order[np.maximum(candidate, 0)]
+    ok = (candidate >= 0) & (key[rows] == target_key[:, None])
+    return rows, ok
+
+
 def edges_into(
-    relations: list[tuple[str, str, str]],
-    sources: KeyedRows,
-    targets: KeyedRows,
-    *,
-    per_target_slots: int = 0,
+    relations: list[tuple[str, str, str]], sources: KeyedRows, targets: KeyedRows
 ) -> EdgeList:
-    """Edges of `relations` from sources into targets; relation id = index in
-    `relations`. dst = target index, or with per_target_slots D, target * D + relation id
-    (the token-slot layout of CricketHeteroGNN's ball->token attention)."""
+    """Edges of `relations` from sources into targets (dst = target index; relation id =
+    index in `relations`): the ball -> ball edges of new balls."""
     assert sources.ball is not None
     found: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     src, dst, rel, gap = [], [], [], []
     for r, edge_type in enumerate(relations):
         key_name, k = BALL_RELATIONS[edge_type]
         if (key_name, k) not in found:
-            found[key_name, k] = _recent(
-                sources.keys[key_name],
-                sources.position,
-                targets.keys[key_name],
-                targets.position,
-                k,
-            )
+            rows, ok = _recent(sources, targets, key_name, k)
+            found[key_name, k] = rows[ok], np.nonzero(ok)[0]  # target-major
         rows, target = found[key_name, k]
         src.append(sources.ball[rows])
-        dst.append(target * per_target_slots + r if per_target_slots else target)
+        dst.append(target)
         rel.append(np.full(rows.shape[0], r))
         gap.append(targets.position[target] - sources.position[rows])
     return EdgeList.from_numpy(
@@ -144,9 +121,7 @@ def _block(
     """Each target's k most recent earlier balls sharing its `key_name` key: ball indices,
     which are real, and the gaps in deliveries, each [T, k]."""
     assert sources.ball is not None
-    rows, ok = _recent_block(
-        sources.keys[key_name], sources.position, targets.keys[key_name], targets.position, k
-    )
+    rows, ok = _recent(sources, targets, key_name, k)
     if sources.position.shape[0] == 0:  # no balls: every entry is padding
         return rows, ok, np.zeros(rows.shape, dtype=np.int64)
     ball = np.where(ok, sources.ball[rows], 0)
