@@ -89,9 +89,8 @@ def running_totals(
         "legal_over": c["legal_over"],
         "ball_in_over": c["ball_in_over"],
     }
-    # Live compact states (no ball history) carry the score and wickets before their row.
-    t["score"] = exclusive_cumsum(v["runs_total"], group) + c.get("prior_runs", 0.0)
-    t["wickets"] = exclusive_cumsum(v["out"], group) + c.get("prior_wickets", 0.0)
+    t["score"] = exclusive_cumsum(v["runs_total"], group)
+    t["wickets"] = exclusive_cumsum(v["out"], group)
     t["extras"] = exclusive_cumsum(v["extras"], group)
 
     # Per-player state within this innings: keys are (innings, player).

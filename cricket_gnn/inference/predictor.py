@@ -441,10 +441,7 @@ class PreparedState:
 
 
 def _concat(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Row-wise concatenation; full-form rows start from an empty scoreboard."""
-    for part in parts:
-        for name in ("prior_runs", "prior_wickets"):
-            part.setdefault(name, np.zeros(part["match"].shape[0]))
+    """Row-wise concatenation of columns."""
     if len(parts) == 1:
         return dict(parts[0])
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
