@@ -5,6 +5,7 @@ Run with ``uvicorn --factory api.main:create_app`` (``python -m api serve`` does
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.freeze_heap:
+            gc.collect()  # what start-up left behind, before the rest is frozen
         load_production(app.state.model_server, app.state.session_factory)
+        if settings.freeze_heap:
+            gc.freeze()  # see Settings.freeze_heap
         loop = MaintenanceLoop(settings, session_factory, dispatcher)
         if settings.maintenance_enabled:
             loop.start()

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # (cricket_gnn.inference.exported, ~4x faster per ball; exported once per version
     # and cached under var_dir/onnx); "torch": eager PyTorch throughout.
     predict_backend: Literal["onnx", "torch"] = "onnx"
+    # Move what start-up and each model load build (modules, the history, the model:
+    # ~400k objects) out of the cyclic garbage collector's sight (gc.freeze). Otherwise a
+    # full collection walks them all, 100-300 ms during which every request in flight
+    # waits: the p99 of 16 concurrent /v1/predict callers. Off in unit tests, whose one
+    # process builds many apps.
+    freeze_heap: bool = True
     # `bench/train.py --json` output the stage-4 study report takes its resource tables from
     # (relative to the repository root); "not measured" when the file is absent.
     study_resources: Path = Path("bench/results/train.json")

@@ -29,6 +29,7 @@ def make_model_server(settings: Settings) -> ModelServer:
         refresh_s=settings.model_refresh_s,
         torch_threads=settings.predict_torch_threads,
         onnx_cache=settings.var_dir / "onnx" if settings.predict_backend == "onnx" else None,
+        freeze_heap=settings.freeze_heap,
     )
 
 

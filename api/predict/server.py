@@ -6,6 +6,7 @@ import path stays free of them (DESIGN §7: torch ≈ 2 s, PyG ≈ 4 s).
 
 from __future__ import annotations
 
+import gc
 import logging
 import subprocess
 import threading
@@ -50,8 +51,10 @@ class ModelServer:
         refresh_s: float = 0.0,
         torch_threads: int = 1,
         onnx_cache: Path | None = None,
+        freeze_heap: bool = False,
     ) -> None:
         self.artifact_root = artifact_root
+        self.freeze_heap = freeze_heap
         self._history_loader = history_loader
         self._history: History | None = None
         self._history_lock = threading.Lock()
@@ -115,6 +118,8 @@ class ModelServer:
         predictor = Predictor.from_checkpoint(path, self.history())
         if self.onnx_cache is not None:
             self._use_exported(predictor, path, version)
+        if self.freeze_heap:
+            gc.freeze()  # the model (and a first load's history) live long: see Settings
         return ServedModel(version.version, predictor)
 
     def _use_exported(self, predictor: Predictor, path: Path, version: ModelVersion) -> None:

@@ -89,6 +89,7 @@ def settings(tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         artifact_root=tmp_path / "artifacts",
         maintenance_enabled=False,
+        freeze_heap=False,
         max_attempts=3,
         # Threads of one test share its single connection: once a key has been checked,
         # its later requests must not need it again, and no background refresh of the

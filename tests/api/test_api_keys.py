@@ -86,6 +86,7 @@ def _sqlite_settings(tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         artifact_root=tmp_path / "artifacts",
         maintenance_enabled=False,
+        freeze_heap=False,
         auth_cache_s=0,  # the CLI revokes from another process: check every request
     )
 
