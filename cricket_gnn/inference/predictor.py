@@ -1,9 +1,11 @@
 """Ball-outcome prediction for innings states, from a checkpoint and a history archive.
 
-The predictor runs the offline pipeline on the innings prefix whose last row is the
-pending ball: importer columns -> causal features -> train-fitted normalisation -> the
-prefix's edges -> model -> softmax(logits / temperature). So its answer for delivery t
-of an archived innings equals the offline model's output for t in the whole-innings graph.
+For the pending ball after an innings prefix, the predictor computes what the offline
+pipeline computes for that row: the importer's columns, causal features (from the
+innings' running totals, inference.running, which equal features.running_totals), the
+train-fitted normalisation, the row's edges to earlier balls, the model, then
+softmax(logits / temperature). So its answer for delivery t of an archived innings
+equals the offline model's output for t in the whole-innings graph.
 
 The model runs in two stages (inference.staged): ball nodes are encoded once per innings
 (several states of one innings share them; a live session extends them ball by ball),
