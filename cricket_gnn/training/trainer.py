@@ -38,6 +38,10 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 class WeightAverage:
     """An exponential moving average of a model's weights, updated after each step.
 
@@ -132,7 +136,7 @@ class Trainer:
             "model_config": self.model_config.to_dict(),
             "train_config": self.config.to_dict(),
             "fitted": self.dataset.fitted.to_dict(),
-            "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model_state": _cpu_state(model),
             "epoch": epoch,
             "metrics": metrics,
             "data_version": self.dataset.data_version,
@@ -316,9 +320,15 @@ class Trainer:
                     "last",
                     {
                         **payload,
-                        # Training goes on from the weights, not from their average.
-                        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        **({"weight_average": average.state_dict()} if average else {}),
+                        # Training goes on from the weights, with their average beside them.
+                        **(
+                            {
+                                "model_state": _cpu_state(model),
+                                "weight_average": average.state_dict(),
+                            }
+                            if average is not None
+                            else {}
+                        ),
                         "optimizer_state": optimiser.state_dict(),
                         "scheduler_state": scheduler.state_dict(),
                         "rng_state": torch.get_rng_state(),
