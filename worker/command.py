@@ -25,6 +25,7 @@ _VALUE_FLAGS = (
     "class_weights",
     "label_smoothing",
     "ema_decay",
+    "recency_half_life",
     "data_fraction",
     "id_dropout",
     "max_time_s",

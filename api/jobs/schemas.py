@@ -60,6 +60,13 @@ class TrainingConfig(BaseModel):
     ema_decay: float = Field(
         0.0, ge=0, lt=1, description="Validate and save a moving average of the weights (0 = off)."
     )
+    recency_half_life: float = Field(
+        0.0,
+        ge=0,
+        le=36500,
+        description="Halve the loss weight of training matches every this many days back from"
+        " the newest (0 = equal weights).",
+    )
     use_film: bool = Field(True, description="model=full only.")
     use_hierarchical: bool = Field(True, description="model=full only.")
     use_innings_heads: bool = Field(True, description="model=full only.")

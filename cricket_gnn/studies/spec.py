@@ -31,6 +31,7 @@ HYPERPARAMETERS = (
     "class_weights",
     "label_smoothing",
     "ema_decay",
+    "recency_half_life",
     "id_dropout",
     "max_steps_per_epoch",
 )

@@ -83,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _flag(
         p,
+        "recency_half_life",
+        type=float,
+        default=0.0,
+        help="weight the loss of older training matches down, halving every this many "
+        "days back from the newest (e.g. 730; 0 = equal weights)",
+    )
+    _flag(
+        p,
         "select_metric",
         choices=("log_loss", "macro_f1"),
         default="log_loss",
@@ -193,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             class_weights=args.class_weights,
             label_smoothing=args.label_smoothing,
             ema_decay=args.ema_decay,
+            recency_half_life=args.recency_half_life,
             data_fraction=args.data_fraction,
             max_steps_per_epoch=args.max_steps_per_epoch,
             max_time_s=args.max_time_s,

@@ -28,6 +28,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     # Evaluate and save an exponential moving average of the weights (0 = off).
     ema_decay: float = 0.0
+    # Weight each training delivery's loss by 2^(-age / half-life), age in days before the
+    # newest training match (0 = every delivery counts the same).
+    recency_half_life: float = 0.0
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
     # Wall-clock budget: no epoch is started that would not finish within it (0 = none).
@@ -43,6 +46,10 @@ class TrainConfig:
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
             (self.focal_gamma >= 0.0, f"focal_gamma must be >= 0, got {self.focal_gamma}"),
             (0.0 <= self.ema_decay < 1.0, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
+            (
+                self.recency_half_life >= 0.0,
+                f"recency_half_life must be >= 0 days, got {self.recency_half_life}",
+            ),
             (
                 0.0 <= self.label_smoothing < 1.0,
                 f"label_smoothing must be in [0, 1), got {self.label_smoothing}",

@@ -18,7 +18,10 @@ def class_weight_vector(priors: tuple[float, ...], scheme: str) -> Tensor | None
 
 
 class BallOutcomeLoss(nn.Module):
-    """Mean loss over target deliveries. Shapes: logits [T, 7], labels [T] -> scalar."""
+    """Mean loss over target deliveries. Shapes: logits [T, 7], labels [T] -> scalar.
+
+    `sample_weight` [T] multiplies each delivery's loss before the mean.
+    """
 
     def __init__(self, weights: Tensor | None, focal_gamma: float, label_smoothing: float):
         super().__init__()
@@ -26,7 +29,9 @@ class BallOutcomeLoss(nn.Module):
         self.focal_gamma = focal_gamma
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
+    def forward(
+        self, logits: Tensor, labels: Tensor, sample_weight: Tensor | None = None
+    ) -> Tensor:
         weights: Tensor = self.weights  # type: ignore[assignment]  # a registered buffer
         weight = weights if weights.numel() else None
         per_sample = nn.functional.cross_entropy(
@@ -35,4 +40,19 @@ class BallOutcomeLoss(nn.Module):
         if self.focal_gamma > 0:
             p_true = torch.softmax(logits.float(), -1).gather(1, labels[:, None]).squeeze(1)
             per_sample = per_sample * (1.0 - p_true).pow(self.focal_gamma)
+        if sample_weight is not None:
+            per_sample = per_sample * sample_weight
         return per_sample.mean()
+
+
+def recency_weights(days: np.ndarray, half_life_days: float) -> np.ndarray:
+    """Loss weight of each training delivery from its match day: newer matches count more.
+
+    The weight halves every `half_life_days` back from the newest day and is scaled to
+    mean 1 over `days` (the training split's target deliveries), so the learning rate
+    keeps its meaning. Returns float32 [len(days)]; half_life_days 0 gives all ones.
+    """
+    if half_life_days <= 0:
+        return np.ones(days.shape[0], dtype=np.float32)
+    weights = np.exp2((days.astype(np.float64) - days.max()) / half_life_days)
+    return (weights / weights.mean()).astype(np.float32)

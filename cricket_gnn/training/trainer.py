@@ -24,7 +24,7 @@ from cricket_gnn.training.calibration import fit_temperature
 from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo, all_reduce_min, broadcast_object
 from cricket_gnn.training.evaluate import Predictions, metrics_of, predict_split
-from cricket_gnn.training.loss import BallOutcomeLoss, class_weight_vector
+from cricket_gnn.training.loss import BallOutcomeLoss, class_weight_vector, recency_weights
 from cricket_gnn.training.predictions import predictions_path, save_predictions
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -159,6 +159,18 @@ class Trainer:
             }
         )
 
+    def _match_weights(self, device: torch.device) -> torch.Tensor | None:
+        """Each match's loss weight under `recency_half_life` (None when it is off)."""
+        if self.config.recency_half_life <= 0:
+            return None
+        rows = self.dataset.rows_of(self.dataset.split_innings("train"))
+        matches = self.dataset.columns["match"][rows]
+        table = self.dataset.table
+        by_match = np.zeros(table.num_matches, dtype=np.float32)
+        days = table.match_dates[matches]
+        by_match[matches] = recency_weights(days, self.config.recency_half_life)
+        return torch.from_numpy(by_match).to(device)
+
     def fit(self, resume: Path | None = None) -> dict[str, Any]:
         """Train, select, calibrate on val and score val and test. Returns the final metrics."""
         cfg, info = self.config, self.info
@@ -192,6 +204,7 @@ class Trainer:
             cfg.focal_gamma,
             cfg.label_smoothing,
         ).to(info.device)
+        match_weight = self._match_weights(info.device)
         state = EarlyStopping()
         start_epoch = 0
         if resume is not None:
@@ -249,7 +262,8 @@ class Trainer:
                 labels = graph["query"].y
                 with torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=use_amp):
                     logits = net(graph)
-                loss = loss_fn(logits.float(), labels)
+                weight = match_weight[graph["query"].match] if match_weight is not None else None
+                loss = loss_fn(logits.float(), labels, weight)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -36,6 +36,7 @@ def _problems(response: Any) -> dict[str, str]:
         ({"class_weights": "inverse"}, "class_weights", "'none', 'sqrt' or 'balanced'"),
         ({"label_smoothing": 1.0}, "label_smoothing", "less than 1"),
         ({"ema_decay": -0.5}, "ema_decay", "greater than or equal to 0"),
+        ({"recency_half_life": -1}, "recency_half_life", "greater than or equal to 0"),
         ({"seeds": []}, "seeds", "at least 1 item"),
         ({"seeds": [1, 1]}, "seeds", "seeds must be distinct"),
         ({"seeds": [-1]}, "seeds", "[0, 2**32)"),
