@@ -29,7 +29,8 @@ class TrainConfig:
     # Evaluate and save an exponential moving average of the weights (0 = off).
     ema_decay: float = 0.0
     # Weight each training delivery's loss by 2^(-age / half-life), age in days before the
-    # newest training match (0 = every delivery counts the same).
+    # newest training match (0 = every delivery counts the same). The train loss that
+    # progress events report is then the weighted one.
     recency_half_life: float = 0.0
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
