@@ -91,6 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _flag(
         p,
+        "teacher",
+        action="append",
+        default=[],
+        help="distil from this checkpoint (repeat for an ensemble; same archive and split): "
+        "the loss also pulls towards the teachers' averaged probabilities",
+    )
+    _flag(
+        p,
+        "distill_weight",
+        type=float,
+        default=0.5,
+        help="share of the loss given to the teachers' probabilities (with --teacher)",
+    )
+    _flag(
+        p,
         "select_metric",
         choices=("log_loss", "macro_f1"),
         default="log_loss",
@@ -202,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             label_smoothing=args.label_smoothing,
             ema_decay=args.ema_decay,
             recency_half_life=args.recency_half_life,
+            teachers=tuple(args.teacher),
+            distill_weight=args.distill_weight,
             data_fraction=args.data_fraction,
             max_steps_per_epoch=args.max_steps_per_epoch,
             max_time_s=args.max_time_s,

@@ -32,6 +32,11 @@ class TrainConfig:
     # newest training match (0 = every delivery counts the same). The train loss that
     # progress events report is then the weighted one.
     recency_half_life: float = 0.0
+    # Distillation: checkpoints (same archive and split) whose averaged, val-calibrated
+    # probabilities on the training deliveries the loss also pulls towards, with this
+    # share of the loss; the labels keep 1 - distill_weight. Inert without teachers.
+    teachers: tuple[str, ...] = ()
+    distill_weight: float = 0.5
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
     # Wall-clock budget: no epoch is started that would not finish within it (0 = none).
@@ -50,6 +55,10 @@ class TrainConfig:
             (
                 self.recency_half_life >= 0.0,
                 f"recency_half_life must be >= 0 days, got {self.recency_half_life}",
+            ),
+            (
+                0.0 <= self.distill_weight <= 1.0,
+                f"distill_weight must be in [0, 1], got {self.distill_weight}",
             ),
             (
                 0.0 <= self.label_smoothing < 1.0,
@@ -75,6 +84,7 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        object.__setattr__(self, "teachers", tuple(self.teachers))  # a list from JSON
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for checkpoints, wandb and run records."""

@@ -20,17 +20,30 @@ def class_weight_vector(priors: tuple[float, ...], scheme: str) -> Tensor | None
 class BallOutcomeLoss(nn.Module):
     """Mean loss over target deliveries. Shapes: logits [T, 7], labels [T] -> scalar.
 
-    `sample_weight` [T] multiplies each delivery's loss before the mean.
+    `sample_weight` [T] multiplies each delivery's loss before the mean. With
+    `soft_targets` [T, 7] (a teacher's probabilities) each delivery's loss is
+    (1 - distill_weight) * the label loss + distill_weight * the cross-entropy to them.
     """
 
-    def __init__(self, weights: Tensor | None, focal_gamma: float, label_smoothing: float):
+    def __init__(
+        self,
+        weights: Tensor | None,
+        focal_gamma: float,
+        label_smoothing: float,
+        distill_weight: float = 0.0,
+    ):
         super().__init__()
         self.register_buffer("weights", weights if weights is not None else torch.ones(0))
         self.focal_gamma = focal_gamma
         self.label_smoothing = label_smoothing
+        self.distill_weight = distill_weight
 
     def forward(
-        self, logits: Tensor, labels: Tensor, sample_weight: Tensor | None = None
+        self,
+        logits: Tensor,
+        labels: Tensor,
+        sample_weight: Tensor | None = None,
+        soft_targets: Tensor | None = None,
     ) -> Tensor:
         weights: Tensor = self.weights  # type: ignore[assignment]  # a registered buffer
         weight = weights if weights.numel() else None
@@ -40,6 +53,9 @@ class BallOutcomeLoss(nn.Module):
         if self.focal_gamma > 0:
             p_true = torch.softmax(logits.float(), -1).gather(1, labels[:, None]).squeeze(1)
             per_sample = per_sample * (1.0 - p_true).pow(self.focal_gamma)
+        if soft_targets is not None:
+            soft = -(soft_targets * torch.log_softmax(logits, -1)).sum(-1)
+            per_sample = (1.0 - self.distill_weight) * per_sample + self.distill_weight * soft
         if sample_weight is not None:
             per_sample = per_sample * sample_weight
         return per_sample.mean()

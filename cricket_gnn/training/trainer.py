@@ -22,6 +22,7 @@ from cricket_gnn.models import ModelConfig, build_model
 from cricket_gnn.training import checkpoint as ckpt
 from cricket_gnn.training.calibration import fit_temperature
 from cricket_gnn.training.config import TrainConfig
+from cricket_gnn.training.distill import teacher_probabilities
 from cricket_gnn.training.distributed import DistInfo, all_reduce_min, broadcast_object
 from cricket_gnn.training.evaluate import Predictions, metrics_of, predict_split
 from cricket_gnn.training.loss import BallOutcomeLoss, class_weight_vector, recency_weights
@@ -124,6 +125,8 @@ class Trainer:
         self.on_event = on_event if info.is_main else None
         self.wandb = wandb_logger if info.is_main else None
         self.code_version = ckpt.code_version()
+        # Each teacher's path, sha256 and temperature, saved with every checkpoint.
+        self.teachers: list[dict[str, Any]] = []
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
@@ -141,6 +144,7 @@ class Trainer:
             "metrics": metrics,
             "data_version": self.dataset.data_version,
             "code_version": self.code_version,
+            **({"teachers": self.teachers} if self.teachers else {}),
             **extra,
         }
 
@@ -203,8 +207,12 @@ class Trainer:
             class_weight_vector(self.dataset.fitted.class_priors, cfg.class_weights),
             cfg.focal_gamma,
             cfg.label_smoothing,
+            cfg.distill_weight,
         ).to(info.device)
         match_weight = self._match_weights(info.device)
+        soft_table = None
+        if cfg.teachers:
+            soft_table, self.teachers = teacher_probabilities(cfg.teachers, self.dataset, info)
         state = EarlyStopping()
         start_epoch = 0
         if resume is not None:
@@ -263,7 +271,11 @@ class Trainer:
                 with torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=use_amp):
                     logits = net(graph)
                 weight = match_weight[graph["query"].match] if match_weight is not None else None
-                loss = loss_fn(logits.float(), labels, weight)
+                soft = None
+                if soft_table is not None:  # query nodes are the innings' rows, in order
+                    rows = torch.from_numpy(self.dataset.rows_of(innings))
+                    soft = soft_table[rows].to(info.device)
+                loss = loss_fn(logits.float(), labels, weight, soft)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

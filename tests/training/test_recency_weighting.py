@@ -11,7 +11,8 @@ from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.loss import BallOutcomeLoss, recency_weights
 from cricket_gnn.training.trainer import Trainer
-from tests.training.test_training_run import TINY_MODEL, _train_config
+from tests.training.tiny_run import TINY_MODEL
+from tests.training.tiny_run import tiny_train_config as _train_config
 
 
 def test_weights_halve_every_half_life_and_average_one() -> None:

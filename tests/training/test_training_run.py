@@ -12,21 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from cricket_gnn.models import ModelConfig
 from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoint
-from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.evaluate import evaluate_split
 from cricket_gnn.training.trainer import Trainer
+from tests.training.tiny_run import TINY_MODEL
+from tests.training.tiny_run import tiny_train_config as _train_config
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_MODEL = ModelConfig(model="full", hidden_dim=16, num_layers=2, num_heads=2, dropout=0.1)
-
-
-def _train_config(**overrides) -> TrainConfig:
-    values = dict(run_name="tiny", epochs=2, batch_size=512, max_steps_per_epoch=4, seed=7)
-    values.update(overrides)
-    return TrainConfig(**values)
 
 
 class Interrupt(Exception):

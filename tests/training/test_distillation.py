@@ -1,0 +1,108 @@
+"""Distillation: a run pulls towards its teachers' averaged, calibrated probabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cricket_gnn.graphs import HeteroDataBuilder
+from cricket_gnn.training.checkpoint import (
+    load_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+    sha256_of,
+)
+from cricket_gnn.training.config import TrainConfig
+from cricket_gnn.training.distill import teacher_probabilities
+from cricket_gnn.training.distributed import DistInfo
+from cricket_gnn.training.loss import BallOutcomeLoss
+from cricket_gnn.training.trainer import Trainer
+from tests.training.tiny_run import TINY_MODEL, tiny_train_config
+
+
+@pytest.fixture(scope="module")
+def teachers(small_dataset, tmp_path_factory):
+    """Two tiny teachers of different seeds, trained and calibrated on the small dataset."""
+    out = tmp_path_factory.mktemp("teachers")
+    paths = []
+    for seed in (1, 2):
+        config = tiny_train_config(run_name=f"teacher{seed}", epochs=1, seed=seed)
+        Trainer(TINY_MODEL, config, small_dataset, DistInfo(), out).fit()
+        paths.append(str(out / "checkpoints" / f"best_loss_teacher{seed}.pt"))
+    return paths
+
+
+def test_the_loss_mixes_the_label_loss_and_the_cross_entropy_to_the_teacher() -> None:
+    logits = torch.randn(6, 7, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 4, 6, 2, 3])
+    soft = torch.softmax(torch.randn(6, 7, generator=torch.Generator().manual_seed(1)), -1)
+    hard = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    to_teacher = -(soft * torch.log_softmax(logits, -1)).sum(-1)
+    mixed = BallOutcomeLoss(None, 0.0, 0.0, distill_weight=0.25)(logits, labels, None, soft)
+    torch.testing.assert_close(mixed, (0.75 * hard + 0.25 * to_teacher).mean())
+    # A teacher that is certain of the label is the label.
+    one_hot = torch.nn.functional.one_hot(labels, 7).float()
+    only_teacher = BallOutcomeLoss(None, 0.0, 0.0, distill_weight=1.0)(
+        logits, labels, None, one_hot
+    )
+    torch.testing.assert_close(only_teacher, hard.mean())
+
+
+def test_the_soft_targets_are_the_teachers_mean_calibrated_probabilities(
+    small_dataset, teachers
+) -> None:
+    table, recorded = teacher_probabilities(tuple(teachers), small_dataset, DistInfo())
+    train_rows = small_dataset.rows_of(small_dataset.split_innings("train"))
+    held_out = np.setdiff1d(np.arange(small_dataset.labels.shape[0]), train_rows)
+    torch.testing.assert_close(table[train_rows].sum(-1), torch.ones(train_rows.shape[0]))
+    assert held_out.size and not table[held_out].any()  # val and test are never looked at
+    # Recompute one innings by hand from each teacher's weights and temperature.
+    innings = small_dataset.split_innings("train")[:1]
+    graph = HeteroDataBuilder(small_dataset).build_innings(innings)
+    expected = torch.zeros(graph["query"].y.shape[0], 7)
+    for path, entry in zip(teachers, recorded, strict=True):
+        saved = load_checkpoint(path)
+        model, _ = model_from_checkpoint(saved)
+        assert entry["temperature"] == saved["temperature"] != 1.0
+        assert entry["sha256"] == sha256_of(Path(path))
+        assert entry["path"] == str(Path(path).resolve())
+        with torch.no_grad():
+            expected += torch.softmax(model(graph) / saved["temperature"], -1) / len(teachers)
+    torch.testing.assert_close(table[small_dataset.rows_of(innings)], expected)
+
+
+def test_a_distilled_run_differs_and_records_its_teachers(small_dataset, teachers, tmp_path):
+    plain = tiny_train_config(run_name="plain", epochs=1)
+    student = tiny_train_config(run_name="student", epochs=1, teachers=tuple(teachers))
+    for config in (plain, student):
+        Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path).fit()
+    a = load_checkpoint(tmp_path / "checkpoints" / "final_plain.pt")
+    b = load_checkpoint(tmp_path / "checkpoints" / "final_student.pt")
+    assert "teachers" not in a
+    assert [t["sha256"] for t in b["teachers"]] == [sha256_of(Path(p)) for p in teachers]
+    assert b["train_config"]["teachers"] == tuple(teachers)
+    assert b["train_config"]["distill_weight"] == 0.5
+    assert any(not torch.equal(b["model_state"][k], v) for k, v in a["model_state"].items())
+
+
+def test_a_teacher_from_other_data_is_refused(small_dataset, teachers, tmp_path) -> None:
+    saved = load_checkpoint(teachers[0])
+    other_vocabulary = tmp_path / "other_vocabulary.pt"
+    fitted = dict(saved["fitted"], players=saved["fitted"]["players"][1:])
+    save_checkpoint(other_vocabulary, {**saved, "fitted": fitted})
+    with pytest.raises(ValueError, match="other vocabularies or feature scaling"):
+        teacher_probabilities((str(other_vocabulary),), small_dataset, DistInfo())
+    other_archive = tmp_path / "other_archive.pt"
+    save_checkpoint(other_archive, {**saved, "data_version": "not-this-one"})
+    with pytest.raises(ValueError, match="data version not-this-one"):
+        teacher_probabilities((str(other_archive),), small_dataset, DistInfo())
+    with pytest.raises(ValueError, match="does not exist"):
+        teacher_probabilities((str(tmp_path / "missing.pt"),), small_dataset, DistInfo())
+
+
+def test_a_distill_weight_outside_0_1_is_refused() -> None:
+    with pytest.raises(ValueError, match="distill_weight must be in \\[0, 1\\], got 1.5"):
+        TrainConfig(run_name="x", distill_weight=1.5)
