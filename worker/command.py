@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ _VALUE_FLAGS = (
     "label_smoothing",
     "ema_decay",
     "recency_half_life",
+    "distill_weight",
     "data_fraction",
     "id_dropout",
     "max_time_s",
@@ -48,6 +50,7 @@ def train_command(
     output_dir: Path,
     progress_file: Path,
     resume: Path | None,
+    teachers: Sequence[Path] = (),
 ) -> list[str]:
     """``python -m torch.distributed.run --standalone --nproc_per_node N train.py …``."""
     command = [
@@ -80,6 +83,8 @@ def train_command(
         # The log is a file: a tqdm bar would fill it with carriage returns.
         "--no_progress_bar",
     ]
+    for teacher in teachers:  # the checkpoints of config["teacher_runs"]
+        command += ["--teacher", str(teacher)]
     if resume is not None:
         command += ["--resume", str(resume)]
     return command

@@ -29,6 +29,7 @@ from api.db import (
     transaction,
     utcnow,
 )
+from api.jobs.teachers import teacher_checkpoints
 from api.settings import Settings
 
 
@@ -106,6 +107,13 @@ class RunStore:
                 )
             )
         return Path(path) if path and Path(path).is_file() else None
+
+    def teacher_checkpoints(self, run_ids: list[int]) -> list[Path]:
+        """The checkpoints of the run's teacher runs (TeacherError if one cannot teach)."""
+        if not run_ids:
+            return []
+        with transaction(self.factory) as session:
+            return teacher_checkpoints(session, run_ids)
 
     def _fence(self, session: Session, **values: Any) -> str:
         """Refresh the heartbeat (plus ``values``); the run's status, or LostClaimError."""

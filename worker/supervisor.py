@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.db import RunStatus, utcnow
+from api.jobs.teachers import TeacherError
 from api.settings import Settings
 from worker.command import train_command
 from worker.processes import ATTEMPT_ENV, RUN_DIR_ENV, RUN_ID_ENV, launch, stop_run
@@ -58,6 +59,11 @@ def supervise(
     except LostClaimError:
         return "lost"
     resume = store.resume_checkpoint() if attempt > 1 else None
+    try:
+        teachers = store.teacher_checkpoints(list(claimed.config.get("teacher_runs", [])))
+    except TeacherError as exc:
+        store.finish(RunStatus.FAILED, error=f"cannot distil: {exc}")
+        return "failed"
     progress_path = run_dir / f"progress-attempt{attempt}.jsonl"
     progress_path.unlink(missing_ok=True)
     command = train_command(
@@ -68,6 +74,7 @@ def supervise(
         output_dir=run_dir,
         progress_file=progress_path,
         resume=resume,
+        teachers=teachers,
     )
     env = os.environ | {
         RUN_ID_ENV: str(run_id),

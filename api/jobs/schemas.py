@@ -23,6 +23,12 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
     return seeds
 
 
+def _distinct_runs(run_ids: list[int]) -> list[int]:
+    if len(set(run_ids)) != len(run_ids):
+        raise ValueError(f"teacher_runs must be distinct (got {run_ids})")
+    return run_ids
+
+
 Seeds = Annotated[
     list[int],
     Field(min_length=1, max_length=32, description="One run per seed."),
@@ -66,6 +72,15 @@ class TrainingConfig(BaseModel):
         le=36500,
         description="Halve the loss weight of training matches every this many days back from"
         " the newest (0 = equal weights).",
+    )
+    teacher_runs: Annotated[list[int], AfterValidator(_distinct_runs)] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Distil from these succeeded runs' best-val-loss models (same data);"
+        " the loss also pulls towards their averaged probabilities. Empty = off.",
+    )
+    distill_weight: float = Field(
+        0.5, ge=0, le=1, description="Share of the loss given to the teachers (with teacher_runs)."
     )
     use_film: bool = Field(True, description="model=full only.")
     use_hierarchical: bool = Field(True, description="model=full only.")

@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import Job, Run, RunStatus
-from api.errors import ConflictError, NotFoundError
+from api.errors import ConflictError, InvalidRequestError, NotFoundError
 from api.jobs import repository
 from api.jobs.schemas import JobCreate, JobRead, RunBrief
+from api.jobs.teachers import TeacherError, teacher_checkpoints
 from api.maintenance.dispatcher import Dispatcher
 
 #: Hyper-parameters that do not change what is learned; left out of the config hash.
@@ -29,6 +30,19 @@ def canonical_hash(payload: Any) -> str:
 def config_hash(config: dict[str, Any]) -> str:
     """Same for every seed of one configuration, so seeds group for mean ± sd."""
     return canonical_hash({k: v for k, v in config.items() if k not in _NOT_HASHED})
+
+
+def check_teachers(session: Session, run_ids: Sequence[int]) -> None:
+    """422 unless every teacher run has succeeded and its best_loss checkpoint is on disk."""
+    try:
+        teacher_checkpoints(session, run_ids)
+    except TeacherError as exc:
+        raise InvalidRequestError(
+            f"The request is invalid: {exc}.",
+            hint="Name succeeded runs (GET /v1/runs?status=succeeded) in teacher_runs, "
+            "or leave it empty.",
+            errors=[{"field": "teacher_runs", "message": str(exc)}],
+        ) from exc
 
 
 def new_job(
@@ -89,6 +103,7 @@ def submit_job(
         existing = repository.get_job_by_idempotency_key(session, idempotency_key)
         if existing is not None:
             return _replay(existing, idempotency_key, request_hash), True
+    check_teachers(session, payload.teacher_runs)
     job = new_job(
         config=payload.training_config(),
         seeds=payload.seeds,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.db import Sweep
 from api.errors import ConflictError, NotFoundError
 from api.jobs.schemas import RunBrief
-from api.jobs.service import canonical_hash, job_status, new_job
+from api.jobs.service import canonical_hash, check_teachers, job_status, new_job
 from api.maintenance.dispatcher import Dispatcher
 from api.sweeps import repository
 from api.sweeps.schemas import SweepCreate, SweepPoint, SweepRead
@@ -39,6 +39,7 @@ def submit_sweep(
     )
     jobs = []
     for point, config in payload.points():
+        check_teachers(session, config["teacher_runs"])
         suffix = "-".join(f"{name}{value}" for name, value in point.items())
         jobs.append(
             new_job(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,31 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
         "/readyz",
     ):
         assert path in paths, path
+
+
+def test_a_distilled_job_names_succeeded_teacher_runs(
+    client: TestClient, db: Session, settings: Settings, tiny_job: dict[str, Any], tmp_path
+) -> None:
+    from tests.api.model_fixtures import add_run_with_checkpoint
+
+    source = tmp_path / "best_loss_teacher.pt"
+    source.write_bytes(b"a checkpoint")
+    teacher = add_run_with_checkpoint(db, settings, source)
+    queued = client.post("/v1/jobs", json=tiny_job).json()["runs"][0]["id"]
+    body = {**tiny_job, "seeds": [1], "distill_weight": 0.7}
+
+    def refused(run_ids: list[int]) -> str:
+        response = client.post("/v1/jobs", json={**body, "teacher_runs": run_ids})
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["field"] == "teacher_runs"
+        return error["message"]
+
+    assert refused([teacher.id, 987654]) == "teacher run 987654 does not exist"
+    assert refused([queued]) == f"teacher run {queued} is queued; only a succeeded run can teach"
+    accepted = client.post("/v1/jobs", json={**body, "teacher_runs": [teacher.id]})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["config"]["teacher_runs"] == [teacher.id]
+    assert accepted.json()["config"]["distill_weight"] == 0.7
+    Path(teacher.checkpoints[0].path).unlink()  # its files gone: it can teach no more
+    assert refused([teacher.id]) == f"teacher run {teacher.id} has no best_loss checkpoint on disk"

@@ -89,6 +89,29 @@ def test_resubmission_with_the_same_key_trains_once(
     assert listed["total"] == 1  # the replay created nothing
 
 
+def test_a_job_distils_from_a_finished_run(make_service: Callable[..., Service]) -> None:
+    from cricket_gnn.training.checkpoint import load_checkpoint
+
+    service = make_service("embedded")
+    service.start_worker()
+    tiny = {**TINY_JOB, "epochs": 1}
+    teacher = service.submit({**tiny, "seeds": [7]})["runs"][0]["id"]
+    taught = service.wait_run(teacher, lambda r: r["status"] in FINAL, timeout=120)
+    assert taught["status"] == "succeeded", service.diagnostics(teacher)
+    [best] = [c for c in taught["checkpoints"] if c["kind"] == "best_loss"]
+
+    student = service.submit({**tiny, "seeds": [8], "teacher_runs": [teacher]})["runs"][0]["id"]
+    run = service.wait_run(student, lambda r: r["status"] in FINAL, timeout=120)
+
+    assert run["status"] == "succeeded", service.diagnostics(student)
+    [final] = [c for c in run["checkpoints"] if c["kind"] == "final"]
+    recorded = load_checkpoint(final["path"])
+    assert [t["sha256"] for t in recorded["teachers"]] == [best["sha256"]]
+    assert recorded["train_config"]["distill_weight"] == 0.5
+    logs = service.http.get(f"/v1/runs/{student}/logs").json()["lines"]
+    assert any(f"--teacher {best['path']}" in line for line in logs)
+
+
 def test_serve_command_runs_api_and_worker_and_stops_cleanly_on_ctrl_c(
     make_service: Callable[..., Service],
 ) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from api.__main__ import migrate
 from api.db import Checkpoint, Job, Run, RunMetric, make_engine, make_session_factory, transaction
+from api.jobs.teachers import TeacherError
 from api.settings import Settings, get_settings
 from worker.command import train_command
 from worker.processes import RUN_ID_ENV, run_processes, stop_run
@@ -133,6 +134,30 @@ def test_train_command_matches_train_py_flags(tmp_path: Path) -> None:
     base = train_command(settings, {"model": "base"}, run_name="r", nproc=1, output_dir=tmp_path,
                          progress_file=tmp_path / "p", resume=None)  # fmt: skip
     assert "--no_film" not in base and "--use_film" not in base and "--resume" not in base
+    assert "--teacher" not in base
+    student = train_command(settings, {"model": "base", "teacher_runs": [4, 9]}, run_name="r",
+                            nproc=1, output_dir=tmp_path, progress_file=tmp_path / "p",
+                            resume=None, teachers=[Path("/c/a.pt"), Path("/c/b.pt")])  # fmt: skip
+    assert " --teacher /c/a.pt --teacher /c/b.pt" in " ".join(student)
+    assert "teacher_runs" not in " ".join(student)  # run ids are the service's, not train.py's
+
+
+def test_teacher_runs_resolve_to_their_best_loss_checkpoints(factory, tmp_path: Path) -> None:
+    store = RunStore(factory, 1, 1, "w1")
+    assert store.teacher_checkpoints([]) == []
+    with pytest.raises(TeacherError, match="teacher run 1 is queued"):
+        store.teacher_checkpoints([1])
+    checkpoint = tmp_path / "best_loss_t-seed7.pt"
+    with transaction(factory) as session:
+        session.execute(update(Run).values(status="succeeded"))
+        session.add(Checkpoint(run_id=1, kind="best_loss", path=str(checkpoint), sha256="0" * 64,
+                               size_bytes=1))  # fmt: skip
+    with pytest.raises(TeacherError, match="teacher run 1 has no best_loss checkpoint on disk"):
+        store.teacher_checkpoints([1])
+    checkpoint.write_bytes(b"weights")
+    assert store.teacher_checkpoints([1]) == [checkpoint]
+    with pytest.raises(TeacherError, match="teacher run 2 does not exist"):
+        store.teacher_checkpoints([1, 2])
 
 
 _FAMILY = textwrap.dedent(
@@ -178,6 +203,8 @@ def test_every_hyper_parameter_reaches_train_py_from_jobs_and_studies(tmp_path) 
     command = train_command(get_settings(), config, run_name="r", nproc=1, output_dir=tmp_path,
                             progress_file=tmp_path / "p", resume=None)  # fmt: skip
     parsed = build_parser().parse_args(command[command.index("--model") :])
+    # teacher_runs are run ids: the worker passes their checkpoints as --teacher.
+    assert config.pop("teacher_runs") == [] and parsed.teacher == []
     for key, value in config.items():
         assert getattr(parsed, key) == value, key
     study = build_parser().parse_args(train_argv(config, seed=1, run_name="r"))
