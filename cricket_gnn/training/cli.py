@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from cricket_gnn.models.config import MODEL_NAMES
@@ -192,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
 
     run_name = args.run_name or f"{args.model}_{time.strftime('%Y%m%d-%H%M%S')}"
     try:
+        for teacher in args.teacher:  # before minutes of data loading, not after
+            if not Path(teacher).is_file():
+                raise ValueError(f"--teacher {teacher}: no such checkpoint file")
         model_config = ModelConfig(
             model=args.model,
             hidden_dim=args.hidden_dim,

@@ -29,7 +29,10 @@ def _load_teacher(path: Path, dataset: CricketDataset) -> dict[str, Any]:
     """
     if not path.is_file():
         raise ValueError(f"teacher checkpoint {path} does not exist")
-    saved = ckpt.load_checkpoint(path)
+    try:
+        saved = ckpt.load_checkpoint(path)
+    except Exception as exc:  # torch.load raises many kinds on a file that is no checkpoint
+        raise ValueError(f"teacher {path} is not a readable cricket-gnn checkpoint: {exc}") from exc
     if saved.get("data_version") != dataset.data_version:
         raise ValueError(
             f"teacher {path} was trained on data version {saved.get('data_version')}, "

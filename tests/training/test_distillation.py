@@ -99,6 +99,10 @@ def test_a_teacher_from_other_data_is_refused(small_dataset, teachers, tmp_path)
     save_checkpoint(other_archive, {**saved, "data_version": "not-this-one"})
     with pytest.raises(ValueError, match="data version not-this-one"):
         teacher_probabilities((str(other_archive),), small_dataset, DistInfo())
+    not_a_checkpoint = tmp_path / "notes.pt"
+    not_a_checkpoint.write_text("hello")
+    with pytest.raises(ValueError, match="notes.pt is not a readable cricket-gnn checkpoint"):
+        teacher_probabilities((str(not_a_checkpoint),), small_dataset, DistInfo())
     with pytest.raises(ValueError, match="does not exist"):
         teacher_probabilities((str(tmp_path / "missing.pt"),), small_dataset, DistInfo())
 
@@ -106,3 +110,13 @@ def test_a_teacher_from_other_data_is_refused(small_dataset, teachers, tmp_path)
 def test_a_distill_weight_outside_0_1_is_refused() -> None:
     with pytest.raises(ValueError, match="distill_weight must be in \\[0, 1\\], got 1.5"):
         TrainConfig(run_name="x", distill_weight=1.5)
+
+
+def test_train_py_names_a_missing_teacher_before_loading_any_data(tmp_path, capsys) -> None:
+    from cricket_gnn.training.cli import main
+
+    missing = tmp_path / "best_loss_gone.pt"
+    assert main(["--teacher", str(missing), "--data", str(tmp_path / "no-archive.zip")]) == 2
+    assert capsys.readouterr().err == (
+        f"train.py: error: --teacher {missing}: no such checkpoint file\n"
+    )
