@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.ids import RowIdField
+
 ModelVariant = Literal[
     "base", "pooling", "hybrid", "phase_modulated", "innings_conditional", "full"
 ]
@@ -73,7 +75,7 @@ class TrainingConfig(BaseModel):
         description="Halve the loss weight of training matches every this many days back from"
         " the newest (0 = equal weights).",
     )
-    teacher_runs: Annotated[list[int], AfterValidator(_distinct_runs)] = Field(
+    teacher_runs: Annotated[list[RowIdField], AfterValidator(_distinct_runs)] = Field(
         default_factory=list,
         max_length=8,
         description="Distil from these succeeded runs' best-val-loss models (same data);"

@@ -40,6 +40,7 @@ def _problems(response: Any) -> dict[str, str]:
         ({"distill_weight": 1.5}, "distill_weight", "less than or equal to 1"),
         ({"teacher_runs": [3, 3]}, "teacher_runs", "teacher_runs must be distinct"),
         ({"teacher_runs": list(range(1, 10))}, "teacher_runs", "at most 8 items"),
+        ({"teacher_runs": [2**40]}, "teacher_runs.0", "less than or equal to 2147483647"),
         ({"seeds": []}, "seeds", "at least 1 item"),
         ({"seeds": [1, 1]}, "seeds", "seeds must be distinct"),
         ({"seeds": [-1]}, "seeds", "[0, 2**32)"),
