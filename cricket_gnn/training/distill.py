@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from cricket_gnn.data.dataset import CricketDataset
 from cricket_gnn.data.fitted import FittedState
-from cricket_gnn.graphs import HeteroDataBuilder, InningsBatcher
+from cricket_gnn.graphs import HeteroDataBuilder
 from cricket_gnn.training import checkpoint as ckpt
 from cricket_gnn.training.distributed import DistInfo, gather_objects
-from cricket_gnn.training.evaluate import EVAL_BATCH_DELIVERIES
+from cricket_gnn.training.evaluate import shard_batches
 
 
 def _load_teacher(path: Path, dataset: CricketDataset) -> dict[str, Any]:
@@ -60,14 +59,7 @@ def teacher_probabilities(
     table = torch.zeros(dataset.labels.shape[0], 7, dtype=torch.float32)
     teachers: list[dict[str, Any]] = []
     builder = HeteroDataBuilder(dataset)
-    batches = InningsBatcher(
-        dataset.split_innings("train"),
-        np.diff(dataset.innings_ptr),
-        EVAL_BATCH_DELIVERIES,
-        shuffle=False,
-        rank=info.rank,
-        world_size=info.world_size,
-    ).batches()
+    batches = shard_batches(dataset, "train", info)
     for name in paths:
         path = Path(name)
         saved = _load_teacher(path, dataset)

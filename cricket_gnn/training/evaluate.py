@@ -27,7 +27,8 @@ class Predictions:
     match: np.ndarray
 
 
-def _shard_batches(dataset: CricketDataset, split: str, info: DistInfo) -> list[np.ndarray]:
+def shard_batches(dataset: CricketDataset, split: str, info: DistInfo) -> list[np.ndarray]:
+    """This rank's share of `split` in whole-innings batches, in order, for inference."""
     batcher = InningsBatcher(
         dataset.split_innings(split),
         np.diff(dataset.innings_ptr),
@@ -47,7 +48,7 @@ def predict_split(
     model.eval()
     builder = HeteroDataBuilder(dataset)
     parts: list[tuple[Any, ...]] = []
-    for innings in _shard_batches(dataset, split, info):
+    for innings in shard_batches(dataset, split, info):
         graph = builder.build_innings(innings).to(info.device)
         logits = model(graph).float().cpu()
         query = graph["query"]
@@ -87,7 +88,7 @@ def evaluate_split(
     model.eval()
     builder = HeteroDataBuilder(dataset)
     accumulator = MetricAccumulator(decision_bias=decision_bias)
-    for innings in _shard_batches(dataset, split, info):
+    for innings in shard_batches(dataset, split, info):
         graph = builder.build_innings(innings).to(info.device)
         probs = torch.softmax(model(graph).float() / temperature, dim=-1).double().cpu()
         query = graph["query"]
