@@ -7,6 +7,10 @@ probabilities on the training split, so that one model may carry part of the gai
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,7 @@ from cricket_gnn.data.dataset import CricketDataset
 from cricket_gnn.data.fitted import FittedState
 from cricket_gnn.graphs import HeteroDataBuilder
 from cricket_gnn.training import checkpoint as ckpt
-from cricket_gnn.training.distributed import DistInfo, gather_objects
+from cricket_gnn.training.distributed import DistInfo, broadcast_object, gather_objects
 from cricket_gnn.training.evaluate import shard_batches
 
 
@@ -45,24 +49,59 @@ def _load_teacher(path: Path, dataset: CricketDataset) -> dict[str, Any]:
     return saved
 
 
-@torch.no_grad()
-def teacher_probabilities(
-    paths: tuple[str, ...], dataset: CricketDataset, info: DistInfo
-) -> tuple[torch.Tensor, list[dict[str, Any]]]:
-    """Mean calibrated probabilities of `paths` for every training delivery.
+@dataclass(frozen=True)
+class SoftTargets:
+    """The teachers' mean probabilities per dataset row, and where they came from."""
 
-    Returns a float32 [num_rows, 7] tensor indexed by dataset row (rows outside the
-    training split stay zero) and, per teacher, its path, sha256 and temperature. Each
-    teacher uses the temperature fitted on val that its checkpoint holds. Ranks share
-    the forward passes; every rank gets the whole table.
-    """
+    table: torch.Tensor
+    teachers: list[dict[str, Any]]
+    cache_path: Path | None
+    from_cache: bool
+
+
+def _cache_key(
+    dataset: CricketDataset, teachers: list[dict[str, Any]], info: DistInfo
+) -> dict[str, Any]:
+    """Everything the table depends on: the rows, the teachers' bytes and temperatures,
+    and what computed it (another torch or device may round differently)."""
+    return {
+        "data_version": dataset.data_version,
+        "rows": int(dataset.labels.shape[0]),
+        "teachers": [[entry["sha256"], entry["temperature"]] for entry in teachers],
+        "torch": str(torch.__version__),
+        "device": info.device.type,
+    }
+
+
+def _read_cache(path: Path, key: dict[str, Any]) -> torch.Tensor | None:
+    if not path.is_file():
+        return None
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a torn or foreign file is recomputed and overwritten
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    table = stored.get("table")
+    return table if isinstance(table, torch.Tensor) else None
+
+
+def _write_cache(path: Path, key: dict[str, Any], table: torch.Tensor) -> None:
+    """Write atomically: runs started together may write the same file at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save({"key": key, "table": table}, partial)
+    partial.replace(path)
+
+
+@torch.no_grad()
+def _forward_passes(
+    loaded: list[tuple[Path, dict[str, Any]]], dataset: CricketDataset, info: DistInfo
+) -> torch.Tensor:
     table = torch.zeros(dataset.labels.shape[0], 7, dtype=torch.float32)
-    teachers: list[dict[str, Any]] = []
     builder = HeteroDataBuilder(dataset)
     batches = shard_batches(dataset, "train", info)
-    for name in paths:
-        path = Path(name)
-        saved = _load_teacher(path, dataset)
+    for _, saved in loaded:
         model, _ = ckpt.model_from_checkpoint(saved)
         model.to(info.device)
         temperature = float(saved.get("temperature", 1.0))
@@ -74,12 +113,49 @@ def teacher_probabilities(
         for rank_parts in gather_objects(parts, info):
             for rows, probs in rank_parts:  # type: ignore[attr-defined]
                 table[torch.from_numpy(rows)] += probs
-        teachers.append(
-            {
-                "path": str(path.resolve()),
-                "sha256": ckpt.sha256_of(path),
-                "temperature": temperature,
-            }
-        )
         del model
-    return table / max(len(paths), 1), teachers
+    return table / max(len(loaded), 1)
+
+
+def teacher_probabilities(
+    paths: tuple[str, ...],
+    dataset: CricketDataset,
+    info: DistInfo,
+    cache_dir: Path | None = None,
+) -> SoftTargets:
+    """Mean calibrated probabilities of `paths` for every training delivery.
+
+    The table is float32 [num_rows, 7], indexed by dataset row (rows outside the
+    training split stay zero); `teachers` holds each teacher's path, sha256 and
+    temperature. Each teacher uses the temperature fitted on val that its checkpoint
+    holds. Ranks share the forward passes; every rank gets the whole table.
+
+    With `cache_dir`, the table is kept under `cache_dir/teachers`, keyed by the
+    teachers' sha256 and the dataset, so the other seeds of a student and a resumed run
+    skip the forward passes (minutes per teacher on the full archive). Rank 0 alone
+    decides whether the cache holds it, so all ranks agree.
+    """
+    loaded = [(Path(name), _load_teacher(Path(name), dataset)) for name in paths]
+    teachers = [
+        {
+            "path": str(path.resolve()),
+            "sha256": ckpt.sha256_of(path),
+            "temperature": float(saved.get("temperature", 1.0)),
+        }
+        for path, saved in loaded
+    ]
+    key = _cache_key(dataset, teachers, info)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    cache_path = cache_dir / "teachers" / f"soft-targets-{digest}.pt" if cache_dir else None
+    cached = _read_cache(cache_path, key) if cache_path is not None and info.is_main else None
+    table = broadcast_object(cached, info)
+    if isinstance(table, torch.Tensor):
+        return SoftTargets(table, teachers, cache_path, True)
+    # Building the teachers draws initial weights from the global generator; the
+    # student's shuffles and dropout must not depend on whether the cache was warm.
+    cuda = [info.device] if info.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        table = _forward_passes(loaded, dataset, info)
+    if cache_path is not None and info.is_main:
+        _write_cache(cache_path, key, table)
+    return SoftTargets(table, teachers, cache_path, False)

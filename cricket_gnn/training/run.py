@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from cricket_gnn.data.archive import ArchiveNotFound, default_archive_path
+from cricket_gnn.data.archive import ArchiveNotFound, default_archive_path, default_cache_dir
 from cricket_gnn.data.dataset import load_dataset
 from cricket_gnn.models import ModelConfig
 from cricket_gnn.training import distributed
@@ -58,6 +58,7 @@ def run_training(
             output_dir,
             on_event=sink,
             wandb_logger=logger,
+            cache_dir=default_cache_dir(),
         )
         result = trainer.fit(resume=Path(args.resume) if args.resume else None)
         if info.is_main:

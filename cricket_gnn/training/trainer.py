@@ -110,6 +110,7 @@ class Trainer:
         output_dir: Path,
         on_event: ProgressCallback | None = None,
         wandb_logger: Any = None,
+        cache_dir: Path | None = None,
     ) -> None:
         fitted = dataset.fitted
         self.model_config = replace(
@@ -127,6 +128,8 @@ class Trainer:
         self.code_version = ckpt.code_version()
         # Each teacher's path, sha256 and temperature, saved with every checkpoint.
         self.teachers: list[dict[str, Any]] = []
+        # Where the teachers' probabilities are kept between runs (None: not kept).
+        self.cache_dir = cache_dir
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
@@ -210,9 +213,16 @@ class Trainer:
             cfg.distill_weight,
         ).to(info.device)
         match_weight = self._match_weights(info.device)
-        soft_table = None
+        soft_table, soft_source = None, {}
         if cfg.teachers:
-            soft_table, self.teachers = teacher_probabilities(cfg.teachers, self.dataset, info)
+            targets = teacher_probabilities(cfg.teachers, self.dataset, info, self.cache_dir)
+            soft_table, self.teachers = targets.table, targets.teachers
+            soft_source = {
+                "teacher_probabilities": {
+                    "path": str(targets.cache_path) if targets.cache_path else None,
+                    "from_cache": targets.from_cache,
+                }
+            }
         state = EarlyStopping()
         start_epoch = 0
         if resume is not None:
@@ -241,6 +251,7 @@ class Trainer:
                 "steps_per_epoch": steps_per_epoch,
                 "start_epoch": start_epoch,
                 "num_parameters": sum(p.numel() for p in model.parameters()),
+                **soft_source,
             }
         )
         run_start, steps_done = time.time(), 0

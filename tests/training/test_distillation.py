@@ -54,7 +54,9 @@ def test_the_loss_mixes_the_label_loss_and_the_cross_entropy_to_the_teacher() ->
 def test_the_soft_targets_are_the_teachers_mean_calibrated_probabilities(
     small_dataset, teachers
 ) -> None:
-    table, recorded = teacher_probabilities(tuple(teachers), small_dataset, DistInfo())
+    targets = teacher_probabilities(tuple(teachers), small_dataset, DistInfo())
+    table, recorded = targets.table, targets.teachers
+    assert targets.cache_path is None and not targets.from_cache
     train_rows = small_dataset.rows_of(small_dataset.split_innings("train"))
     held_out = np.setdiff1d(np.arange(small_dataset.labels.shape[0]), train_rows)
     torch.testing.assert_close(table[train_rows].sum(-1), torch.ones(train_rows.shape[0]))
@@ -86,6 +88,81 @@ def test_a_distilled_run_differs_and_records_its_teachers(small_dataset, teacher
     assert b["train_config"]["teachers"] == tuple(teachers)
     assert b["train_config"]["distill_weight"] == 0.5
     assert any(not torch.equal(b["model_state"][k], v) for k, v in a["model_state"].items())
+
+
+def test_the_soft_targets_are_cached_by_the_teachers_bytes(
+    small_dataset, teachers, tmp_path
+) -> None:
+    cache = tmp_path / "cache"
+    rng = torch.get_rng_state()
+    first = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache)
+    # Building the teachers leaves the student's random stream where it was.
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert not first.from_cache and first.cache_path is not None
+    assert first.cache_path.parent == cache / "teachers" and first.cache_path.is_file()
+    again = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache)
+    assert again.from_cache and again.cache_path == first.cache_path
+    assert torch.equal(again.table, first.table) and again.teachers == first.teachers
+    # Another set of teachers is another entry.
+    one = teacher_probabilities(tuple(teachers[:1]), small_dataset, DistInfo(), cache)
+    assert not one.from_cache and one.cache_path != first.cache_path
+    assert not torch.equal(one.table, first.table)
+    # A teacher whose bytes changed (here: its temperature) is recomputed, not served stale.
+    saved = load_checkpoint(teachers[0])
+    hotter = tmp_path / "hotter.pt"
+    save_checkpoint(hotter, {**saved, "temperature": saved["temperature"] * 2})
+    changed = teacher_probabilities((str(hotter),), small_dataset, DistInfo(), cache)
+    assert not changed.from_cache and changed.cache_path != one.cache_path
+    # A torn cache file is recomputed and written again.
+    first.cache_path.write_bytes(first.cache_path.read_bytes()[:100])
+    torn = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache)
+    assert not torn.from_cache and torch.equal(torn.table, first.table)
+    assert teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache).from_cache
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_a_resumed_student_reads_its_teachers_from_the_cache_and_ends_the_same(
+    small_dataset, teachers, tmp_path, one_thread
+) -> None:
+    config = tiny_train_config(run_name="cached", epochs=2, teachers=tuple(teachers))
+    cache = tmp_path / "cache"
+    Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path / "a", cache_dir=cache).fit()
+
+    def stop_after_first_epoch(event):
+        if event["event"] == "checkpoint" and event["kind"] == "last" and event["epoch"] == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        Trainer(
+            TINY_MODEL,
+            config,
+            small_dataset,
+            DistInfo(),
+            tmp_path / "b",
+            on_event=stop_after_first_epoch,
+            cache_dir=cache,
+        ).fit()
+    events: list[dict] = []
+    resumed = Trainer(
+        TINY_MODEL,
+        config,
+        small_dataset,
+        DistInfo(),
+        tmp_path / "b",
+        on_event=events.append,
+        cache_dir=cache,
+    )
+    resumed.fit(resume=tmp_path / "b" / "checkpoints" / "last_cached.pt")
+    start = next(e for e in events if e["event"] == "start")
+    assert start["teacher_probabilities"]["from_cache"] is True
+    assert start["teacher_probabilities"]["path"].startswith(str(cache / "teachers"))
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "final_cached.pt")
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "final_cached.pt")
+    for name, value in a["model_state"].items():
+        assert torch.equal(b["model_state"][name], value), name
 
 
 def test_a_teacher_from_other_data_is_refused(small_dataset, teachers, tmp_path) -> None:

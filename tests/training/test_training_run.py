@@ -26,17 +26,6 @@ class Interrupt(Exception):
     pass
 
 
-@pytest.fixture
-def one_thread():
-    # Multi-threaded scatter sums on CPU are not bit-reproducible, and AdamW turns
-    # ~1e-9 gradient noise on near-zero gradients into visible weight differences; with one
-    # thread two uninterrupted runs are bit-identical, so resume can be checked exactly.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9], ids=["weights", "weight-average"])
 def test_resume_gives_the_same_model_as_an_uninterrupted_run(
     small_dataset, tmp_path, one_thread, ema_decay
