@@ -20,7 +20,7 @@ from cricket_gnn.training.distill import teacher_probabilities
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.loss import BallOutcomeLoss
 from cricket_gnn.training.trainer import Trainer
-from tests.training.tiny_run import TINY_MODEL, tiny_train_config
+from tests.training.tiny_run import TINY_MODEL, straight_and_resumed, tiny_train_config
 
 
 @pytest.fixture(scope="module")
@@ -120,47 +120,16 @@ def test_the_soft_targets_are_cached_by_the_teachers_bytes(
     assert teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache).from_cache
 
 
-class Interrupt(Exception):
-    pass
-
-
 def test_a_resumed_student_reads_its_teachers_from_the_cache_and_ends_the_same(
     small_dataset, teachers, tmp_path, one_thread
 ) -> None:
     config = tiny_train_config(run_name="cached", epochs=2, teachers=tuple(teachers))
     cache = tmp_path / "cache"
-    Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path / "a", cache_dir=cache).fit()
-
-    def stop_after_first_epoch(event):
-        if event["event"] == "checkpoint" and event["kind"] == "last" and event["epoch"] == 1:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        Trainer(
-            TINY_MODEL,
-            config,
-            small_dataset,
-            DistInfo(),
-            tmp_path / "b",
-            on_event=stop_after_first_epoch,
-            cache_dir=cache,
-        ).fit()
-    events: list[dict] = []
-    resumed = Trainer(
-        TINY_MODEL,
-        config,
-        small_dataset,
-        DistInfo(),
-        tmp_path / "b",
-        on_event=events.append,
-        cache_dir=cache,
-    )
-    resumed.fit(resume=tmp_path / "b" / "checkpoints" / "last_cached.pt")
+    # The straight run fills the cache; the interrupted and the resumed run read it.
+    a, b, events = straight_and_resumed(config, small_dataset, tmp_path, cache_dir=cache)
     start = next(e for e in events if e["event"] == "start")
     assert start["teacher_probabilities"]["from_cache"] is True
     assert start["teacher_probabilities"]["path"].startswith(str(cache / "teachers"))
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "final_cached.pt")
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "final_cached.pt")
     for name, value in a["model_state"].items():
         assert torch.equal(b["model_state"][name], value), name
 

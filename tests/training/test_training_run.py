@@ -16,14 +16,10 @@ from cricket_gnn.training.checkpoint import load_checkpoint, model_from_checkpoi
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.evaluate import evaluate_split
 from cricket_gnn.training.trainer import Trainer
-from tests.training.tiny_run import TINY_MODEL
+from tests.training.tiny_run import TINY_MODEL, straight_and_resumed
 from tests.training.tiny_run import tiny_train_config as _train_config
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class Interrupt(Exception):
-    pass
 
 
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9], ids=["weights", "weight-average"])
@@ -31,29 +27,7 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(
     small_dataset, tmp_path, one_thread, ema_decay
 ):
     config = _train_config(ema_decay=ema_decay)
-    straight = Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path / "a")
-    straight.fit()
-
-    def stop_after_first_epoch(event):
-        if event["event"] == "checkpoint" and event["kind"] == "last" and event["epoch"] == 1:
-            raise Interrupt
-
-    interrupted = Trainer(
-        TINY_MODEL,
-        config,
-        small_dataset,
-        DistInfo(),
-        tmp_path / "b",
-        on_event=stop_after_first_epoch,
-    )
-    with pytest.raises(Interrupt):
-        interrupted.fit()
-    last = tmp_path / "b" / "checkpoints" / "last_tiny.pt"
-    resumed = Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path / "b")
-    resumed.fit(resume=last)
-
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "final_tiny.pt")
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "final_tiny.pt")
+    a, b, _ = straight_and_resumed(config, small_dataset, tmp_path)
     assert a["epoch"] == b["epoch"] == 2
     for name, tensor in a["model_state"].items():
         torch.testing.assert_close(b["model_state"][name], tensor, rtol=0, atol=0, msg=name)
