@@ -157,5 +157,8 @@ def teacher_probabilities(
     with torch.random.fork_rng(devices=cuda):
         table = _forward_passes(loaded, dataset, info)
     if cache_path is not None and info.is_main:
-        _write_cache(cache_path, key, table)
+        try:
+            _write_cache(cache_path, key, table)
+        except OSError:  # a read-only or full cache costs the next run time, not this run
+            cache_path = None
     return SoftTargets(table, teachers, cache_path, False)

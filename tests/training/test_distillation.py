@@ -118,6 +118,11 @@ def test_the_soft_targets_are_cached_by_the_teachers_bytes(
     torn = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache)
     assert not torn.from_cache and torch.equal(torn.table, first.table)
     assert teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), cache).from_cache
+    # A cache that cannot be written costs time, not the run.
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    unkept = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), blocked)
+    assert unkept.cache_path is None and torch.equal(unkept.table, first.table)
 
 
 def test_a_resumed_student_reads_its_teachers_from_the_cache_and_ends_the_same(
