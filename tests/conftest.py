@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,24 @@ import pytest
 from cricket_gnn.data import CricketDataset, build_dataset, load_archive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache for the whole run, so no test writes to the user's ~/.cache.
+
+    The services and trainings the tests start inherit it through the environment; a
+    test that names its own $CRICKET_GNN_CACHE keeps it. The archive's table is built
+    here once and every later reader finds it.
+    """
+    cache = tmp_path_factory.mktemp("cache")
+    before = os.environ.get("CRICKET_GNN_CACHE")
+    os.environ["CRICKET_GNN_CACHE"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("CRICKET_GNN_CACHE", None)
+    else:
+        os.environ["CRICKET_GNN_CACHE"] = before
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +42,7 @@ def archive_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_dataset(archive_path: Path, tmp_path_factory: pytest.TempPathFactory) -> CricketDataset:
-    """The real archive imported once per session into a private cache."""
-    table = load_archive(archive_path, cache_dir=tmp_path_factory.mktemp("real-cache"))
+def real_dataset(archive_path: Path, session_cache: Path) -> CricketDataset:
+    """The real archive imported once per session into the session's cache."""
+    table = load_archive(archive_path, cache_dir=session_cache)
     return build_dataset(table)
