@@ -7,9 +7,11 @@ probabilities on the training split, so that one model may carry part of the gai
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,10 @@ from cricket_gnn.graphs import HeteroDataBuilder
 from cricket_gnn.training import checkpoint as ckpt
 from cricket_gnn.training.distributed import DistInfo, broadcast_object, gather_objects
 from cricket_gnn.training.evaluate import shard_batches
+
+# Tables kept in the cache: the seeds of a student share one, so a few cover the teacher
+# sets a study is comparing; older ones are rebuilt if asked for again.
+TEACHER_CACHE_KEEP = 8
 
 
 def _load_teacher(path: Path, dataset: CricketDataset) -> dict[str, Any]:
@@ -83,7 +89,11 @@ def _read_cache(path: Path, key: dict[str, Any]) -> torch.Tensor | None:
     if not isinstance(stored, dict) or stored.get("key") != key:
         return None
     table = stored.get("table")
-    return table if isinstance(table, torch.Tensor) else None
+    if not isinstance(table, torch.Tensor):
+        return None
+    with contextlib.suppress(OSError):  # the time of last use decides what pruning keeps
+        os.utime(path)
+    return table
 
 
 def _write_cache(path: Path, key: dict[str, Any], table: torch.Tensor) -> None:
@@ -92,6 +102,32 @@ def _write_cache(path: Path, key: dict[str, Any], table: torch.Tensor) -> None:
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     torch.save({"key": key, "table": table}, partial)
     partial.replace(path)
+    prune_teacher_cache(path.parent)
+
+
+def prune_teacher_cache(directory: Path, keep: int = TEACHER_CACHE_KEEP) -> list[Path]:
+    """Delete all but the `keep` most recently used tables (~17 MB each on the full
+    archive), and partial writes a killed run left a day ago or more; returns what went.
+
+    Another process may be pruning or writing at the same time: a file that vanished or
+    cannot be removed is left to it."""
+    tables = []
+    for path in directory.glob("soft-targets-*.pt"):
+        with contextlib.suppress(OSError):
+            tables.append((path.stat().st_mtime, path))
+    tables.sort(reverse=True)
+    doomed = [path for _, path in tables[keep:]]
+    day_ago = time.time() - 86_400
+    for partial in directory.glob("soft-targets-*.tmp"):
+        with contextlib.suppress(OSError):
+            if partial.stat().st_mtime < day_ago:
+                doomed.append(partial)
+    removed = []
+    for path in doomed:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 @torch.no_grad()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,11 @@ from cricket_gnn.training.checkpoint import (
     sha256_of,
 )
 from cricket_gnn.training.config import TrainConfig
-from cricket_gnn.training.distill import teacher_probabilities
+from cricket_gnn.training.distill import (
+    TEACHER_CACHE_KEEP,
+    prune_teacher_cache,
+    teacher_probabilities,
+)
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.loss import BallOutcomeLoss
 from cricket_gnn.training.trainer import Trainer
@@ -123,6 +129,40 @@ def test_the_soft_targets_are_cached_by_the_teachers_bytes(
     blocked.write_text("not a directory")
     unkept = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), blocked)
     assert unkept.cache_path is None and torch.equal(unkept.table, first.table)
+
+
+def test_the_cache_keeps_the_most_recently_used_tables(small_dataset, teachers, tmp_path) -> None:
+    directory = tmp_path / "cache" / "teachers"
+    directory.mkdir(parents=True)
+    now = time.time()
+    # Older entries, oldest first: one was read recently, and one is a killed run's write.
+    old = [directory / f"soft-targets-old{i}.pt" for i in range(TEACHER_CACHE_KEEP)]
+    for age, path in enumerate(reversed(old), start=1):
+        path.write_bytes(b"x")
+        os.utime(path, (now - 3600 * age, now - 3600 * age))
+    first = teacher_probabilities(
+        tuple(teachers[:1]), small_dataset, DistInfo(), tmp_path / "cache"
+    )
+    assert first.cache_path is not None and first.cache_path.is_file()
+    assert sorted(directory.glob("*.pt")) == sorted([*old[1:], first.cache_path])
+    # A hit counts as a use: the table read now outlives older entries never read again.
+    os.utime(first.cache_path, (now - 86_400, now - 86_400))
+    assert teacher_probabilities(
+        tuple(teachers[:1]), small_dataset, DistInfo(), tmp_path / "cache"
+    ).from_cache
+    partial = directory / "soft-targets-abc.pt.123.tmp"
+    partial.write_bytes(b"x")
+    fresh_partial = directory / "soft-targets-def.pt.456.tmp"
+    fresh_partial.write_bytes(b"x")
+    os.utime(partial, (now - 2 * 86_400, now - 2 * 86_400))
+    second = teacher_probabilities(tuple(teachers), small_dataset, DistInfo(), tmp_path / "cache")
+    assert second.cache_path is not None
+    kept = sorted([*old[2:], first.cache_path, second.cache_path])
+    assert sorted(directory.glob("*.pt")) == kept
+    assert not partial.exists() and fresh_partial.exists()  # another run may be writing it
+    removed = prune_teacher_cache(directory, keep=1)
+    assert sorted(removed) == [path for path in kept if path != second.cache_path]
+    assert list(directory.glob("*.pt")) == [second.cache_path]
 
 
 def test_a_resumed_student_reads_its_teachers_from_the_cache_and_ends_the_same(
