@@ -23,11 +23,49 @@ STAGE_TITLES = {
 FORMATS = ("json", "markdown", "csv")
 
 
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm–Bonferroni adjusted p-values, in the order given (None stays None).
+
+    The i-th smallest of m p-values becomes max over j ≤ i of min(1, (m − j + 1) · p_j):
+    rejecting where the adjusted p < alpha keeps the chance of any false "significant" in
+    the family at alpha or less.
+    """
+    ranked = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(ranked):
+        running = max(running, min(1.0, (len(ranked) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def with_holm(comparisons: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The comparisons with `holm_p`: each bootstrap p adjusted within its family, the
+    comparisons on the same split and metric (a stage tests several variants, and stage
+    4 eight ablations, against one reference; one of them crossing p < 0.05 by chance
+    alone is likely)."""
+    out = [dict(c) for c in comparisons]
+    families: dict[tuple[str, str], list[int]] = {}
+    for i, c in enumerate(out):
+        families.setdefault((c["split"], c["metric"]), []).append(i)
+    for members in families.values():
+        p_values = [(out[i].get("bootstrap") or {}).get("p_value") for i in members]
+        for i, adjusted in zip(members, holm(p_values), strict=True):
+            out[i]["holm_p"] = adjusted
+    return out
+
+
 def build_report(
     progress: Mapping[str, Any], *, header: Mapping[str, Any], resources: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """The JSON report: header (id, status, …), the progress, resource tables if measured."""
-    return {**header, **progress, "resources": resources}
+    """The JSON report: header (id, status, …), the progress, resource tables if measured.
+
+    Each stage's comparisons gain `holm_p` (see `with_holm`)."""
+    stages = {
+        name: {**stage, "comparisons": with_holm(stage.get("comparisons", []))}
+        for name, stage in progress.get("stages", {}).items()
+    }
+    return {**header, **progress, "stages": stages, "resources": resources}
 
 
 def make_report(
@@ -78,6 +116,7 @@ def _comparison_rows(comparisons: Sequence[Mapping[str, Any]]) -> list[list[str]
                 diff,
                 t_p,
                 ci,
+                _p(c.get("holm_p")),
                 "yes" if c.get("significant") else "no (≈)",
             ]
         )
@@ -91,6 +130,7 @@ COMPARISON_HEADERS = (
     "Δ (mean over seeds)",
     "paired t-test p",
     "bootstrap 95% CI (matches)",
+    "Holm p",
     "significant",
 )
 
@@ -184,12 +224,13 @@ def _stage4(stage: Mapping[str, Any]) -> list[str]:
     rows = []
     for name, s in stage["summaries"].items():
         c = vs_full.get(name)
-        cells = _comparison_rows([c])[0][3:] if c else ["(reference)", "", "", ""]
+        cells = _comparison_rows([c])[0][3:] if c else ["(reference)", "", "", "", ""]
         rows.append([name, labels[name]["label"], _metric(s, "val", "all", "macro_f1"),
                      _metric(s, "test", "all", "macro_f1"), _metric(s, "test", "all", "log_loss"),
                      *cells])  # fmt: skip
     return _table(("Experiment", "Variant", "Val macro F1", "Test macro F1", "Test log loss",
-                   "Δ test macro F1 vs A6", "t-test p", "bootstrap 95% CI", "significant"),
+                   "Δ test macro F1 vs A6", "t-test p", "bootstrap 95% CI", "Holm p",
+                   "significant"),
                   rows) + [""]  # fmt: skip
 
 
@@ -249,7 +290,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "A − B is significant when its paired-bootstrap 95% interval over matches (seeds "
         "pooled, "
         f"{spec['num_resamples']} resamples) excludes 0; '≈' means it contains 0. The paired "
-        "t-test is over seeds (needs ≥ 2 seeds).",
+        "t-test is over seeds (needs ≥ 2 seeds). Holm p is the bootstrap p adjusted "
+        "(Holm–Bonferroni) over the stage's comparisons on the same split and metric: when "
+        "several variants are tested against one reference, read a difference as real only "
+        "where Holm p < 0.05.",
         "",
     ]
     stages = report.get("stages", {})
@@ -286,8 +330,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 
 CSV_FIELDS = ("kind", "stage", "name", "label", "split", "group", "metric", "mean", "sd",
-              "n_seeds", "diff", "t_p", "ci_low", "ci_high", "bootstrap_p", "significant",
-              "verdict")  # fmt: skip
+              "n_seeds", "diff", "t_p", "ci_low", "ci_high", "bootstrap_p", "holm_p",
+              "significant", "verdict")  # fmt: skip
 
 
 def render_csv(report: Mapping[str, Any]) -> str:
@@ -314,7 +358,7 @@ def render_csv(report: Mapping[str, Any]) -> str:
                              "group": c["group"], "metric": c["metric"], "diff": c.get("diff"),
                              "t_p": (c.get("t_test") or {}).get("p_value"),
                              "ci_low": boot.get("ci_low"), "ci_high": boot.get("ci_high"),
-                             "bootstrap_p": boot.get("p_value"),
+                             "bootstrap_p": boot.get("p_value"), "holm_p": c.get("holm_p"),
                              "significant": c.get("significant"), "verdict": c.get("verdict")})  # fmt: skip
     return out.getvalue()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from cricket_gnn.studies.machine import advance
 from cricket_gnn.studies.report import build_report, render
@@ -125,6 +126,14 @@ def test_progression_runs_each_stage_from_the_previous_decision(tmp_path: Path) 
     stage4 = [r for r in rows if r["kind"] == "comparison" and r["stage"] == "stage4"]
     assert {r["name"] for r in stage4} == {f"A{i} - A6" for i in (1, 2, 3, 4, 5, 7, 8, 9)}
     assert all(r["t_p"] for r in stage4 if r["split"] == "test")  # two seeds: a t-test
+    # Holm adjusts each bootstrap p over its family: the eight ablations on one split and
+    # metric. The smallest p is multiplied by 8, and no adjusted p is below its own.
+    family = [r for r in stage4 if r["split"] == "test" and r["metric"] == "log_loss"]
+    assert len(family) == 8
+    assert all(float(r["holm_p"]) >= float(r["bootstrap_p"]) for r in family)
+    smallest = min(family, key=lambda r: float(r["bootstrap_p"]))
+    assert float(smallest["holm_p"]) == pytest.approx(min(1.0, 8 * float(smallest["bootstrap_p"])))
+    assert "| Holm p |" in markdown
 
 
 def test_single_stage_templates_start_from_the_spec(tmp_path: Path) -> None:

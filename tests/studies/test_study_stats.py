@@ -10,6 +10,7 @@ from scipy import stats as scipy_stats
 from sklearn.metrics import f1_score
 
 from cricket_gnn.evaluation.significance import paired_bootstrap, paired_t_test
+from cricket_gnn.studies.report import holm
 from cricket_gnn.studies.stats import PredictionCache, SeedRun, compare, seed_metrics
 
 LABELS = list(range(7))
@@ -40,6 +41,14 @@ def test_paired_t_test_matches_scipy() -> None:
     assert result["p_value"] == pytest.approx(expected.pvalue)
     assert result["mean_diff"] == pytest.approx(np.mean(np.subtract(a, b)))
     assert paired_t_test([0.2], [0.1])["p_value"] is None  # one seed: undefined, with a note
+
+
+def test_holm_adjusts_each_p_by_its_rank_and_keeps_the_order() -> None:
+    # By hand: sorted 0.01, 0.03, 0.04, 0.5 → 4·0.01, 3·0.03, max(0.09, 2·0.04), max(0.09, 0.5).
+    adjusted = holm([0.01, 0.04, 0.03, 0.5, None])
+    assert adjusted[:4] == pytest.approx([0.04, 0.09, 0.09, 0.5]) and adjusted[4] is None
+    assert holm([0.6, 0.7]) == [1.0, 1.0]  # capped at 1
+    assert holm([]) == []
 
 
 def test_group_metrics_match_sklearn(tmp_path: Path) -> None:

@@ -137,11 +137,12 @@ function comparisonTable(comparisons) {
       h("td", { class: "num" }, typeof c.diff === "number" ? `${c.diff >= 0 ? "+" : ""}${c.diff.toFixed(4)}` : "—"),
       h("td", { class: "num" }, typeof p === "number" ? p.toPrecision(3) : (c.t_test?.note ? "n/a" : "—")),
       h("td", { class: "num" }, typeof boot.ci_low === "number" ? `[${boot.ci_low.toFixed(4)}, ${boot.ci_high.toFixed(4)}]` : "—"),
+      h("td", { class: "num" }, typeof c.holm_p === "number" ? c.holm_p.toPrecision(3) : "—"),
       h("td", {}, c.significant ? h("span", { class: "pill status-succeeded" }, "significant") : h("span", { class: "muted" }, "no (≈)")),
     );
   });
   return h("table", { class: "table compact" },
-    headerRow(["Comparison", "Split", "Metric", "Δ mean#", "t-test p#", "Bootstrap 95% CI#", "Significant"]),
+    headerRow(["Comparison", "Split", "Metric", "Δ mean#", "t-test p#", "Bootstrap 95% CI#", "Holm p#", "Significant"]),
     h("tbody", {}, rows));
 }
 
