@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cricket_gnn.cache_files import prune_least_recently_used, touch
 from cricket_gnn.graphs.schema import BALL_DIM, BALL_RELATIONS, CONTEXT_TYPES, IDENTITY_VOCAB
 from cricket_gnn.inference import staged
 from cricket_gnn.inference.graph_inputs import HISTORY
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
     from cricket_gnn.inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
+# Pairs of exported graphs kept in the cache: the served version, the ones before it
+# (a rollback loads at once) and those of other workers sharing the folder.
+EXPORTS_KEPT = 8
 
 _IDENTITIES = list(IDENTITY_VOCAB)
 _EDGES = ("src", "dst", "relation", "attr")
@@ -404,6 +408,7 @@ def cached(
     score_path, encode_path = _paths(weights_key, cache_dir)
     if not (score_path.exists() and encode_path.exists()):
         return None
+    touch([score_path, encode_path])  # in use: pruning keeps it
     try:
         return Exported(
             ExportedScorer(_Graph(score_path, threads), model),
@@ -426,6 +431,18 @@ def export_to_cache(model: CricketHeteroGNN, weights_key: str, cache_dir: Path) 
         # Concurrent exporters write the same bytes: whichever lands last is fine.
         os.replace(encode_tmp, encode_path)
         os.replace(score_tmp, score_path)
+    prune_exports(cache_dir)
+
+
+def prune_exports(cache_dir: Path, keep: int = EXPORTS_KEPT) -> list[Path]:
+    """Delete all but the `keep` most recently used pairs of graphs; returns what went.
+
+    Every promoted version and every code change (see `code_fingerprint`) exports a new
+    pair, and nothing reads an old one again once its version is retired."""
+    pairs: dict[str, list[Path]] = {}
+    for path in cache_dir.glob("*.onnx"):
+        pairs.setdefault(path.name.rsplit("-", 1)[0], []).append(path)
+    return prune_least_recently_used(pairs, keep)
 
 
 def exported_for(

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from cricket_gnn.cache_files import prune_least_recently_used, touch
 from cricket_gnn.data.dataset import CricketDataset
 from cricket_gnn.data.fitted import FittedState
 from cricket_gnn.graphs import HeteroDataBuilder
@@ -91,8 +92,7 @@ def _read_cache(path: Path, key: dict[str, Any]) -> torch.Tensor | None:
     table = stored.get("table")
     if not isinstance(table, torch.Tensor):
         return None
-    with contextlib.suppress(OSError):  # the time of last use decides what pruning keeps
-        os.utime(path)
+    touch([path])  # the time of last use decides what pruning keeps
     return table
 
 
@@ -107,26 +107,15 @@ def _write_cache(path: Path, key: dict[str, Any], table: torch.Tensor) -> None:
 
 def prune_teacher_cache(directory: Path, keep: int = TEACHER_CACHE_KEEP) -> list[Path]:
     """Delete all but the `keep` most recently used tables (~17 MB each on the full
-    archive), and partial writes a killed run left a day ago or more; returns what went.
-
-    Another process may be pruning or writing at the same time: a file that vanished or
-    cannot be removed is left to it."""
-    tables = []
-    for path in directory.glob("soft-targets-*.pt"):
-        with contextlib.suppress(OSError):
-            tables.append((path.stat().st_mtime, path))
-    tables.sort(reverse=True)
-    doomed = [path for _, path in tables[keep:]]
+    archive), and partial writes a killed run left a day ago or more; returns what went."""
+    tables = {path.name: [path] for path in directory.glob("soft-targets-*.pt")}
+    removed = prune_least_recently_used(tables, keep)
     day_ago = time.time() - 86_400
     for partial in directory.glob("soft-targets-*.tmp"):
         with contextlib.suppress(OSError):
             if partial.stat().st_mtime < day_ago:
-                doomed.append(partial)
-    removed = []
-    for path in doomed:
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed.append(path)
+                partial.unlink()
+                removed.append(partial)
     return removed
 
 
