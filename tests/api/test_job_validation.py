@@ -126,3 +126,32 @@ def test_retry_rejects_unknown_options(client: TestClient, tiny_job: dict[str, A
     client.post(f"/v1/runs/{run_id}/cancel")
     problems = _problems(client.post(f"/v1/runs/{run_id}/retry", json={"from_epoch": 3}))
     assert "from_epoch" in problems
+
+
+def test_a_job_left_at_its_defaults_trains_as_train_py_left_at_its_own() -> None:
+    """The hyper-parameters are spelled in four places (this schema, train.py's flags,
+    the worker's command line, the dataclasses); a default changed in one alone would
+    make a job and a shell run of the same flags train different models."""
+    import dataclasses
+
+    from api.jobs.schemas import TrainingConfig
+    from cricket_gnn.models.config import ModelConfig
+    from cricket_gnn.training.cli import build_parser
+    from cricket_gnn.training.config import TrainConfig
+    from worker.command import _SWITCHES, _VALUE_FLAGS
+
+    flags = {action.dest: action.default for action in build_parser()._actions}
+    dataclass_defaults = {
+        field.name: field.default
+        for config in (TrainConfig, ModelConfig)
+        for field in dataclasses.fields(config)
+        if field.default is not dataclasses.MISSING
+    }
+    service_only = {"model", "teacher_runs", "nproc"}  # required, run ids, torchrun's
+    passed_on = set(_VALUE_FLAGS) | {key for key, _, _ in _SWITCHES}
+    for name, field in TrainingConfig.model_fields.items():
+        if name in service_only:
+            continue
+        assert name in passed_on, f"{name} never reaches train.py"
+        assert field.default == flags[name] == dataclass_defaults[name], name
+    assert "model" in _VALUE_FLAGS and "teacher" in flags
