@@ -82,7 +82,7 @@ class TrainingConfig(BaseModel):
         " the loss also pulls towards their averaged probabilities. Empty = off.",
     )
     distill_weight: float = Field(
-        0.5, ge=0, le=1, description="Share of the loss given to the teachers (with teacher_runs)."
+        0.8, ge=0, le=1, description="Share of the loss given to the teachers (with teacher_runs)."
     )
     use_film: bool = Field(True, description="model=full only.")
     use_hierarchical: bool = Field(True, description="model=full only.")

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         "distill_weight",
         type=float,
-        default=0.5,
+        default=0.8,
         help="share of the loss given to the teachers' probabilities (with --teacher)",
     )
     _flag(

@@ -36,7 +36,7 @@ class TrainConfig:
     # probabilities on the training deliveries the loss also pulls towards, with this
     # share of the loss; the labels keep 1 - distill_weight. Inert without teachers.
     teachers: tuple[str, ...] = ()
-    distill_weight: float = 0.5
+    distill_weight: float = 0.8
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
     # Wall-clock budget: no epoch is started that would not finish within it (0 = none).

@@ -92,7 +92,7 @@ def test_a_distilled_run_differs_and_records_its_teachers(small_dataset, teacher
     assert "teachers" not in a
     assert [t["sha256"] for t in b["teachers"]] == [sha256_of(Path(p)) for p in teachers]
     assert b["train_config"]["teachers"] == tuple(teachers)
-    assert b["train_config"]["distill_weight"] == 0.5
+    assert b["train_config"]["distill_weight"] == 0.8
     assert any(not torch.equal(b["model_state"][k], v) for k, v in a["model_state"].items())
 
 

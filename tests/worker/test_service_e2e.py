@@ -107,7 +107,7 @@ def test_a_job_distils_from_a_finished_run(make_service: Callable[..., Service])
     [final] = [c for c in run["checkpoints"] if c["kind"] == "final"]
     recorded = load_checkpoint(final["path"])
     assert [t["sha256"] for t in recorded["teachers"]] == [best["sha256"]]
-    assert recorded["train_config"]["distill_weight"] == 0.5
+    assert recorded["train_config"]["distill_weight"] == 0.8
     logs = service.http.get(f"/v1/runs/{student}/logs").json()["lines"]
     assert any(f"--teacher {best['path']}" in line for line in logs)
 
