@@ -135,7 +135,7 @@ def test_the_cache_keeps_the_most_recently_used_tables(small_dataset, teachers, 
     directory = tmp_path / "cache" / "teachers"
     directory.mkdir(parents=True)
     now = time.time()
-    # Older entries, oldest first: one was read recently, and one is a killed run's write.
+    # A full cache of older tables, old[0] the oldest (8 hours), old[-1] the newest (1 hour).
     old = [directory / f"soft-targets-old{i}.pt" for i in range(TEACHER_CACHE_KEEP)]
     for age, path in enumerate(reversed(old), start=1):
         path.write_bytes(b"x")
