@@ -224,7 +224,12 @@ def _stage4(stage: Mapping[str, Any]) -> list[str]:
     rows = []
     for name, s in stage["summaries"].items():
         c = vs_full.get(name)
-        cells = _comparison_rows([c])[0][3:] if c else ["(reference)", "", "", "", ""]
+        # The comparison row without its first three cells (names, split, metric).
+        cells = (
+            _comparison_rows([c])[0][3:]
+            if c
+            else ["(reference)"] + [""] * (len(COMPARISON_HEADERS) - 4)
+        )
         rows.append([name, labels[name]["label"], _metric(s, "val", "all", "macro_f1"),
                      _metric(s, "test", "all", "macro_f1"), _metric(s, "test", "all", "log_loss"),
                      *cells])  # fmt: skip
