@@ -28,6 +28,7 @@ _VALUE_FLAGS = (
     "ema_decay",
     "recency_half_life",
     "distill_weight",
+    "brier_weight",
     "data_fraction",
     "id_dropout",
     "max_time_s",

@@ -84,6 +84,12 @@ class TrainingConfig(BaseModel):
     distill_weight: float = Field(
         0.8, ge=0, le=1, description="Share of the loss given to the teachers (with teacher_runs)."
     )
+    brier_weight: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="Add this multiple of the Brier score to the loss (0 = cross-entropy alone).",
+    )
     use_film: bool = Field(True, description="model=full only.")
     use_hierarchical: bool = Field(True, description="model=full only.")
     use_innings_heads: bool = Field(True, description="model=full only.")

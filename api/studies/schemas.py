@@ -30,6 +30,7 @@ class StudyBase(BaseModel):
     label_smoothing: float | None = Field(default=None, ge=0, lt=1)
     ema_decay: float | None = Field(default=None, ge=0, lt=1)
     recency_half_life: float | None = Field(default=None, ge=0, le=36500)
+    brier_weight: float | None = Field(default=None, ge=0, le=10)
     id_dropout: float | None = Field(default=None, ge=0, lt=1)
     max_steps_per_epoch: int | None = Field(
         default=None, ge=0, description="Optimiser steps per epoch (0 = whole training split)."

@@ -32,6 +32,7 @@ HYPERPARAMETERS = (
     "label_smoothing",
     "ema_decay",
     "recency_half_life",
+    "brier_weight",
     "id_dropout",
     "max_steps_per_epoch",
 )

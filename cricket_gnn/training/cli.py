@@ -107,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _flag(
         p,
+        "brier_weight",
+        type=float,
+        default=0.0,
+        help="add this multiple of the Brier score (squared error of the probabilities) "
+        "to the loss (0 = cross-entropy alone)",
+    )
+    _flag(
+        p,
         "select_metric",
         choices=("log_loss", "macro_f1"),
         default="log_loss",
@@ -223,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             recency_half_life=args.recency_half_life,
             teachers=tuple(args.teacher),
             distill_weight=args.distill_weight,
+            brier_weight=args.brier_weight,
             data_fraction=args.data_fraction,
             max_steps_per_epoch=args.max_steps_per_epoch,
             max_time_s=args.max_time_s,

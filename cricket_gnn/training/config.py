@@ -37,6 +37,9 @@ class TrainConfig:
     # share of the loss; the labels keep 1 - distill_weight. Inert without teachers.
     teachers: tuple[str, ...] = ()
     distill_weight: float = 0.8
+    # Add this multiple of the multiclass Brier score (squared error of the probabilities)
+    # to each delivery's loss (0 = cross-entropy alone).
+    brier_weight: float = 0.0
     data_fraction: float = 1.0
     max_steps_per_epoch: int = 0  # 0 = the whole training split every epoch
     # Wall-clock budget: no epoch is started that would not finish within it (0 = none).
@@ -60,6 +63,7 @@ class TrainConfig:
                 0.0 <= self.distill_weight <= 1.0,
                 f"distill_weight must be in [0, 1], got {self.distill_weight}",
             ),
+            (self.brier_weight >= 0.0, f"brier_weight must be >= 0, got {self.brier_weight}"),
             (
                 0.0 <= self.label_smoothing < 1.0,
                 f"label_smoothing must be in [0, 1), got {self.label_smoothing}",

@@ -1,4 +1,4 @@
-"""Cross-entropy with optional focal term, class weights and label smoothing."""
+"""Cross-entropy with optional focal term, class weights, label smoothing and Brier term."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ class BallOutcomeLoss(nn.Module):
     `sample_weight` [T] multiplies each delivery's loss before the mean. With
     `soft_targets` [T, 7] (a teacher's probabilities) each delivery's loss is
     (1 - distill_weight) * the label loss + distill_weight * the cross-entropy to them.
+    `brier_weight` adds that multiple of the squared error between the probabilities and
+    the same target (the one-hot label, or with `soft_targets` the same mix of label and
+    teachers): the multiclass Brier score, which weighs the common outcomes more than
+    cross-entropy does.
     """
 
     def __init__(
@@ -31,12 +35,14 @@ class BallOutcomeLoss(nn.Module):
         focal_gamma: float,
         label_smoothing: float,
         distill_weight: float = 0.0,
+        brier_weight: float = 0.0,
     ):
         super().__init__()
         self.register_buffer("weights", weights if weights is not None else torch.ones(0))
         self.focal_gamma = focal_gamma
         self.label_smoothing = label_smoothing
         self.distill_weight = distill_weight
+        self.brier_weight = brier_weight
 
     def forward(
         self,
@@ -56,6 +62,12 @@ class BallOutcomeLoss(nn.Module):
         if soft_targets is not None:
             soft = -(soft_targets * torch.log_softmax(logits, -1)).sum(-1)
             per_sample = (1.0 - self.distill_weight) * per_sample + self.distill_weight * soft
+        if self.brier_weight > 0:
+            target = nn.functional.one_hot(labels, logits.shape[-1]).float()
+            if soft_targets is not None:
+                target = (1.0 - self.distill_weight) * target + self.distill_weight * soft_targets
+            squared = (torch.softmax(logits.float(), -1) - target).pow(2).sum(-1)
+            per_sample = per_sample + self.brier_weight * squared
         if sample_weight is not None:
             per_sample = per_sample * sample_weight
         return per_sample.mean()

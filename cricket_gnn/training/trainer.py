@@ -211,6 +211,7 @@ class Trainer:
             cfg.focal_gamma,
             cfg.label_smoothing,
             cfg.distill_weight,
+            cfg.brier_weight,
         ).to(info.device)
         match_weight = self._match_weights(info.device)
         soft_table, soft_source = None, {}
