@@ -7,12 +7,9 @@ import pytest
 import torch
 
 from cricket_gnn.evaluation import per_sample_brier
-from cricket_gnn.training.checkpoint import load_checkpoint
 from cricket_gnn.training.config import TrainConfig
-from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.loss import BallOutcomeLoss
-from cricket_gnn.training.trainer import Trainer
-from tests.training.tiny_run import TINY_MODEL, tiny_train_config
+from tests.training.tiny_run import one_epoch_runs, tiny_train_config, weights_differ
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -60,12 +57,11 @@ def test_a_negative_brier_weight_is_refused() -> None:
 def test_a_run_with_the_brier_term_trains_differently_and_records_it(
     small_dataset, tmp_path
 ) -> None:
-    for name, weight in (("plain", 0.0), ("brier", 2.0)):
-        config = tiny_train_config(run_name=name, epochs=1, brier_weight=weight)
-        Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path).fit()
-    a = load_checkpoint(tmp_path / "checkpoints" / "final_plain.pt")
-    b = load_checkpoint(tmp_path / "checkpoints" / "final_brier.pt")
-    assert (a["train_config"]["brier_weight"], b["train_config"]["brier_weight"]) == (0.0, 2.0)
-    changed = [not torch.equal(b["model_state"][k], v) for k, v in a["model_state"].items()]
-    assert any(changed)
-    assert np.isfinite([v.float().sum().item() for v in b["model_state"].values()]).all()
+    runs = one_epoch_runs(
+        small_dataset, tmp_path, plain=tiny_train_config(), brier=tiny_train_config(brier_weight=2)
+    )
+    assert [r["train_config"]["brier_weight"] for r in runs.values()] == [0.0, 2.0]
+    assert weights_differ(runs["plain"], runs["brier"])
+    assert np.isfinite(
+        [v.float().sum().item() for v in runs["brier"]["model_state"].values()]
+    ).all()

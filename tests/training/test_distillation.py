@@ -26,7 +26,13 @@ from cricket_gnn.training.distill import (
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.loss import BallOutcomeLoss
 from cricket_gnn.training.trainer import Trainer
-from tests.training.tiny_run import TINY_MODEL, straight_and_resumed, tiny_train_config
+from tests.training.tiny_run import (
+    TINY_MODEL,
+    one_epoch_runs,
+    straight_and_resumed,
+    tiny_train_config,
+    weights_differ,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +89,18 @@ def test_the_soft_targets_are_the_teachers_mean_calibrated_probabilities(
 
 
 def test_a_distilled_run_differs_and_records_its_teachers(small_dataset, teachers, tmp_path):
-    plain = tiny_train_config(run_name="plain", epochs=1)
-    student = tiny_train_config(run_name="student", epochs=1, teachers=tuple(teachers))
-    for config in (plain, student):
-        Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path).fit()
-    a = load_checkpoint(tmp_path / "checkpoints" / "final_plain.pt")
-    b = load_checkpoint(tmp_path / "checkpoints" / "final_student.pt")
+    runs = one_epoch_runs(
+        small_dataset,
+        tmp_path,
+        plain=tiny_train_config(),
+        student=tiny_train_config(teachers=tuple(teachers)),
+    )
+    a, b = runs["plain"], runs["student"]
     assert "teachers" not in a
     assert [t["sha256"] for t in b["teachers"]] == [sha256_of(Path(p)) for p in teachers]
     assert b["train_config"]["teachers"] == tuple(teachers)
     assert b["train_config"]["distill_weight"] == 0.8
-    assert any(not torch.equal(b["model_state"][k], v) for k, v in a["model_state"].items())
+    assert weights_differ(a, b)
 
 
 def test_the_soft_targets_are_cached_by_the_teachers_bytes(

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from cricket_gnn.training.checkpoint import load_checkpoint
 from cricket_gnn.training.config import TrainConfig
 from cricket_gnn.training.distributed import DistInfo
 from cricket_gnn.training.loss import BallOutcomeLoss, recency_weights
 from cricket_gnn.training.trainer import Trainer
-from tests.training.tiny_run import TINY_MODEL
+from tests.training.tiny_run import TINY_MODEL, one_epoch_runs, weights_differ
 from tests.training.tiny_run import tiny_train_config as _train_config
 
 
@@ -57,16 +56,15 @@ def test_each_training_match_is_weighted_by_its_day(small_dataset, tmp_path) -> 
 def test_a_weighted_run_trains_a_different_model_and_records_its_half_life(
     small_dataset, tmp_path
 ) -> None:
-    for name, half_life in (("equal", 0.0), ("recent", 100.0)):
-        config = _train_config(run_name=name, epochs=1, recency_half_life=half_life)
-        Trainer(TINY_MODEL, config, small_dataset, DistInfo(), tmp_path).fit()
-    equal = load_checkpoint(tmp_path / "checkpoints" / "final_equal.pt")
-    recent = load_checkpoint(tmp_path / "checkpoints" / "final_recent.pt")
-    assert recent["train_config"]["recency_half_life"] == 100.0
-    assert equal["train_config"]["recency_half_life"] == 0.0
-    assert any(
-        not torch.equal(recent["model_state"][k], v) for k, v in equal["model_state"].items()
+    runs = one_epoch_runs(
+        small_dataset,
+        tmp_path,
+        equal=_train_config(),
+        recent=_train_config(recency_half_life=100.0),
     )
+    assert runs["recent"]["train_config"]["recency_half_life"] == 100.0
+    assert runs["equal"]["train_config"]["recency_half_life"] == 0.0
+    assert weights_differ(runs["equal"], runs["recent"])
 
 
 def test_a_negative_half_life_is_refused() -> None:

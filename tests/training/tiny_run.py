@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from cricket_gnn.data.dataset import CricketDataset
 from cricket_gnn.models import ModelConfig
 from cricket_gnn.training.checkpoint import load_checkpoint
@@ -68,3 +70,19 @@ def straight_and_resumed(
     a = load_checkpoint(out / "a" / "checkpoints" / name)
     b = load_checkpoint(out / "b" / "checkpoints" / name)
     return a, b, events
+
+
+def one_epoch_runs(dataset: CricketDataset, out: Path, **runs: TrainConfig) -> dict[str, Any]:
+    """Train each named config (given as `name=config`) for one tiny epoch under its name
+    in `out`; returns {name: its final checkpoint}."""
+    finals = {}
+    for name, config in runs.items():
+        config = TrainConfig(**{**config.to_dict(), "run_name": name, "epochs": 1})
+        Trainer(TINY_MODEL, config, dataset, DistInfo(), out).fit()
+        finals[name] = load_checkpoint(out / "checkpoints" / f"final_{name}.pt")
+    return finals
+
+
+def weights_differ(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two checkpoints hold different weights anywhere."""
+    return any(not torch.equal(b["model_state"][k], v) for k, v in a["model_state"].items())
