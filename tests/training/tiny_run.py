@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,8 @@ def one_epoch_runs(dataset: CricketDataset, out: Path, **runs: TrainConfig) -> d
     in `out`; returns {name: its final checkpoint}."""
     finals = {}
     for name, config in runs.items():
-        config = TrainConfig(**{**config.to_dict(), "run_name": name, "epochs": 1})
-        Trainer(TINY_MODEL, config, dataset, DistInfo(), out).fit()
+        one_epoch = replace(config, run_name=name, epochs=1)
+        Trainer(TINY_MODEL, one_epoch, dataset, DistInfo(), out).fit()
         finals[name] = load_checkpoint(out / "checkpoints" / f"final_{name}.pt")
     return finals
 
